@@ -1,0 +1,8 @@
+"""scikit-learn estimators for linear and logistic models fitted with
+second-order (Hessian-based) optimisation."""
+
+from ._classifier import HessianClassifier
+from ._regressor import HessianRegressor
+from ._version import __version__
+
+__all__ = ["HessianClassifier", "HessianRegressor", "__version__"]

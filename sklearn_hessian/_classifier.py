@@ -1,0 +1,186 @@
+"""HessianClassifier: L2-penalised logistic regression, binary and multinomial."""
+
+
+import numpy as np
+from scipy.special import log_softmax
+from sklearn.base import _fit_context
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel
+from ._docstrings import COMMON_ATTRIBUTES, COMMON_PARAMETERS
+
+
+class HessianClassifier(LinearClassifierMixin, _BaseHessianModel):
+    """Logistic regression with L2 penalty, fitted by second-order methods.
+
+    Minimises ``sum_i s_i * logloss_i / sum_i s_i + alpha / 2 * ||W||^2`` (weighted
+    mean log-loss, intercept unpenalised): the binomial loss for two classes, the
+    multinomial (softmax over all classes, symmetric parametrisation whose
+    coefficients and intercepts sum to zero over classes) for more.
+    :class:`sklearn.linear_model.LogisticRegression` with ``C`` has the same optimum
+    at ``alpha = 1 / (C * n_samples)`` (``1 / (C * sum(sample_weight))`` with weights).
+
+    Parameters
+    ----------
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the coefficients (not on the intercepts).
+
+    {common_parameters}
+
+    class_weight : dict or "balanced", default=None
+        Weights associated with classes, multiplied with ``sample_weight``.
+        ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients, with X's dtype; one row for binary problems (for
+        ``classes_[1]``).
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (zeros when ``fit_intercept=False``).
+
+    {common_attributes}
+
+    See Also
+    --------
+    HessianRegressor : The least-squares counterpart.
+    sklearn.linear_model.LogisticRegression : scikit-learn's logistic regression.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_hessian import HessianClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = HessianClassifier(alpha=1e-3).fit(X, y)
+    >>> clf.solver_
+    'newton'
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseHessianModel._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        alpha=1e-4,
+        *,
+        solver="auto",
+        fit_intercept=True,
+        tol=1e-8,
+        max_iter=100,
+        max_condition=None,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+        class_weight=None,
+    ):
+        super().__init__(
+            alpha=alpha, solver=solver, fit_intercept=fit_intercept, tol=tol,
+            max_iter=max_iter, max_condition=max_condition, warm_start=warm_start,
+            verbose=verbose, random_state=random_state, n_jobs=n_jobs,
+        )
+        self.class_weight = class_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; the objective is their weighted mean loss.
+
+        Returns
+        -------
+        self : HessianClassifier
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES
+        )
+        check_classification_targets(y)
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        n_classes = len(self.classes_)
+        if n_classes < 2:
+            raise ValueError(
+                "HessianClassifier needs samples of at least 2 classes in the data, "
+                f"but the data contain only one class: {self.classes_[0]!r}."
+            )
+        sample_weight = self._check_sample_weight(sample_weight, X)
+        if self.class_weight is not None:
+            per_class = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y
+            )
+            per_sample = per_class[y_index].astype(X.dtype)
+            sample_weight = (
+                per_sample if sample_weight is None else sample_weight * per_sample
+            )
+            if not np.any(sample_weight > 0):
+                raise ValueError(
+                    "The class weights give every sample a weight of zero."
+                )
+        if n_classes == 2:
+            coef = self._solve(
+                "binomial", X, y_index.astype(X.dtype), sample_weight, 1
+            )
+        else:
+            coef = self._solve("multinomial", X, y_index, sample_weight, n_classes)
+        self.coef_, self.intercept_ = self._split_coef(coef)
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed without overflow.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            scores = np.column_stack([np.zeros_like(scores), scores])
+        return log_softmax(scores, axis=1)
+
+
+HessianClassifier.__doc__ = HessianClassifier.__doc__.format(
+    common_parameters=COMMON_PARAMETERS, common_attributes=COMMON_ATTRIBUTES
+)

@@ -1,0 +1,77 @@
+"""Parameter descriptions shared by the estimators' docstrings."""
+
+COMMON_PARAMETERS = """\
+solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
+        Algorithm used to minimise the objective:
+
+        - ``"newton"``: condition-corrected Newton with the exact Hessian; when the
+          Hessian is singular or its condition number exceeds ``max_condition`` it
+          is corrected (null directions left out, small eigenvalues floored,
+          Levenberg-Marquardt damping after poor steps) instead of failing. On
+          rank-deficient problems with ``alpha=0`` it returns the minimum-norm
+          optimum. Cost per iteration: one ``X^T D X`` (n d^2) and a d^3/3
+          factorisation, where d is the number of coefficients.
+        - ``"newton-cg"``: Hessian-free truncated Newton with diagonally
+          preconditioned conjugate gradients; never forms the Hessian, for sparse or
+          wide data.
+        - ``"lbfgs"``: quasi-Newton with rank-2 inverse-Hessian updates.
+        - ``"auto"``: ``"newton"`` for dense X with at most 1024 Hessian columns
+          (``(n_features + fit_intercept) * n_classes`` for the multinomial loss),
+          ``"newton-cg"`` otherwise. The choice is stored in ``solver_``.
+
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+
+    tol : float, default=1e-8
+        Stop when the largest absolute entry of the objective's gradient is at most
+        ``tol`` and, for the Newton solvers, half the Newton decrement is too. The
+        objective is a mean over samples, so ``tol`` does not grow with n. Newton
+        steps converge quadratically, which makes the tight default cheap; a fit
+        that reaches the limit of floating-point precision first (common in
+        float32) stops there and counts as converged.
+
+    max_iter : int, default=100
+        Maximum number of solver iterations.
+
+    max_condition : float, default=None
+        Largest Hessian condition number the ``"newton"`` solver accepts before it
+        corrects the Hessian. None means ``1 / (100 * eps)`` of X's dtype (about
+        4.5e13 for float64, 8.4e4 for float32). Ignored by the other solvers.
+
+    warm_start : bool, default=False
+        Start from the previous solution when refitting data of the same shape.
+
+    verbose : int, default=0
+        Print one line per iteration (objective, gradient, step, correction).
+
+    random_state : int, RandomState instance or None, default=None
+        Seed for the randomised parts of the solvers (none of the current
+        deterministic solvers use it; accepted for a stable API).
+
+    n_jobs : int, default=None
+        Number of parallel jobs (reserved for the parallel line search and the CV
+        estimators; accepted for a stable API)."""
+
+COMMON_ATTRIBUTES = """\
+n_iter_ : int
+        Number of solver iterations run (at least 1).
+
+    solver_ : str
+        The solver that ran (what ``"auto"`` chose).
+
+    loss_curve_ : ndarray of shape (n_iter_,)
+        Objective value after each iteration.
+
+    condition_number_ : float
+        Condition number of the Hessian near the solution: from the last
+        factorisation for ``"newton"`` (a LAPACK estimate, exact when a correction
+        was needed), exact from the eigenvalues or a Lanczos estimate for the other
+        solvers. ``inf`` for a singular Hessian. For the multinomial loss the
+        directions along which the loss is flat by construction (the same shift
+        for all classes) are left out.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names."""

@@ -1,0 +1,146 @@
+"""Pointwise losses on the linear predictor ``Z = X @ W + b``.
+
+Every loss works on a 2-D raw prediction ``Z`` of shape ``(n_samples, k)``:
+``k = 1`` for binary classification and single-target regression, ``k = n_targets``
+for multi-target regression and ``k = n_classes`` for the multinomial loss.
+The encoded target ``y`` is ``(n_samples, k)`` floats for regression, ``(n_samples,)``
+in {0, 1} for the binomial loss and ``(n_samples,)`` class indices for the
+multinomial loss.
+
+A loss only knows about one sample at a time; weighting, the penalty and the
+products with ``X`` live in :mod:`sklearn_hessian._objective`.
+
+Second derivatives are exposed through ``curvature(y, Z)``, which returns the
+smallest object that describes them, and ``curvature_times(c, dZ)``, which applies
+them to a direction in predictor space:
+
+- diagonal losses (squared error, binomial) return ``h`` of shape ``(n,)``: the
+  Hessian of sample ``i`` with respect to its ``k`` predictions is ``h_i * I_k``.
+  For the squared error the same ``h`` serves every output, which lets one
+  factorisation serve all regression targets (``shared_hessian = True``);
+- the multinomial loss returns the probabilities ``P`` of shape ``(n, K)``: the
+  Hessian of sample ``i`` is ``diag(p_i) - p_i p_i^T``, applied without forming it.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+
+def _sum64(a, weights):
+    # The objective value drives line-search decisions at rounding level, so sum
+    # it in float64 even when the data are float32.
+    return float(np.dot(weights, a.astype(np.float64, copy=False)))
+
+
+class HalfSquaredError:
+    """``loss_i = 1/2 * ||z_i - y_i||^2`` summed over outputs."""
+
+    name = "squared_error"
+    diagonal_curvature = True
+    shared_hessian = True  # h_i does not depend on the output, nor on w
+    constant_hessian = True
+
+    def value(self, y, Z):
+        r = Z - y
+        return 0.5 * np.einsum("ij,ij->i", r, r)
+
+    def gradient(self, y, Z):
+        return Z - y
+
+    def value_gradient(self, y, Z):
+        r = Z - y
+        return 0.5 * np.einsum("ij,ij->i", r, r), r
+
+    def curvature(self, y, Z):
+        return np.ones(Z.shape[0], dtype=Z.dtype)
+
+    def curvature_times(self, c, dZ):
+        return c[:, None] * dZ
+
+    def line_value(self, y, Z, dZ, t):
+        r = Z + t * dZ - y
+        return 0.5 * np.einsum("ij,ij->i", r, r)
+
+
+class BinomialLoss:
+    """Binary log-loss ``log(1 + exp(z)) - y z`` with ``y`` in {0, 1}."""
+
+    name = "log_loss"
+    diagonal_curvature = True
+    shared_hessian = False
+    constant_hessian = False
+
+    @staticmethod
+    def _value(y, z):
+        # logaddexp(0, z) is log(1 + exp(z)) without overflow for large |z|.
+        return np.logaddexp(0, z) - y * z
+
+    def value(self, y, Z):
+        return self._value(y, Z[:, 0])
+
+    def gradient(self, y, Z):
+        return (expit(Z[:, 0]) - y)[:, None]
+
+    def value_gradient(self, y, Z):
+        z = Z[:, 0]
+        return self._value(y, z), (expit(z) - y)[:, None]
+
+    def curvature(self, y, Z):
+        z = Z[:, 0]
+        # p (1 - p) written as expit(z) expit(-z): no cancellation when p -> 1.
+        return expit(z) * expit(-z)
+
+    def curvature_times(self, c, dZ):
+        return c[:, None] * dZ
+
+    def line_value(self, y, Z, dZ, t):
+        return self._value(y, Z[:, 0] + t * dZ[:, 0])
+
+
+def _log_softmax(Z):
+    m = Z.max(axis=1, keepdims=True)
+    S = Z - m
+    lse = np.log(np.exp(S).sum(axis=1, keepdims=True))
+    S -= lse
+    return S
+
+
+class MultinomialLoss:
+    """Multinomial log-loss ``logsumexp(z_i) - z_{i, y_i}`` over all K classes.
+
+    The parametrisation is symmetric (one coefficient vector per class); the
+    solvers keep coefficients and intercepts summing to zero over classes.
+    """
+
+    name = "log_loss"
+    diagonal_curvature = False
+    shared_hessian = False
+    constant_hessian = False
+
+    def value(self, y, Z):
+        L = _log_softmax(Z)
+        return -L[np.arange(Z.shape[0]), y]
+
+    def gradient(self, y, Z):
+        return self.value_gradient(y, Z)[1]
+
+    def value_gradient(self, y, Z):
+        L = _log_softmax(Z)
+        rows = np.arange(Z.shape[0])
+        value = -L[rows, y]
+        np.exp(L, out=L)  # probabilities, in place
+        L[rows, y] -= 1
+        return value, L
+
+    def curvature(self, y, Z):
+        P = _log_softmax(Z)
+        np.exp(P, out=P)
+        return P
+
+    def curvature_times(self, P, dZ):
+        PdZ = P * dZ
+        PdZ -= P * PdZ.sum(axis=1, keepdims=True)
+        return PdZ
+
+    def line_value(self, y, Z, dZ, t):
+        return self.value(y, Z + t * dZ)

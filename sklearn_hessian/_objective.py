@@ -1,0 +1,249 @@
+"""The penalised objective that every solver minimises.
+
+``F(W, b) = sum_i s_i loss(y_i, x_i W + b) / sum_i s_i + alpha / 2 * ||W||_F^2``
+
+with the intercept ``b`` unpenalised. The coefficients travel through the solvers as
+one 2-D array ``coef`` of shape ``(n_features + fit_intercept, k)``: row ``j < p`` holds
+the coefficients of feature ``j`` for each of the ``k`` outputs (targets or classes),
+the last row holds the intercepts when ``fit_intercept``. Flat views use C order, so
+the flat index of ``coef[j, c]`` is ``j * k + c``.
+
+Every method takes the cached raw prediction ``Z = X @ W + b`` so nothing recomputes
+``X @ W``. Passes over ``X`` per call: ``predictor`` 1, ``gradient`` 1, ``hessp`` 2,
+``hessian`` 1 (a BLAS-3 one), ``line`` 1 and then O(n k) per trial step.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg.blas import dsyrk, ssyrk
+
+from ._losses import BinomialLoss, HalfSquaredError, MultinomialLoss, _sum64
+
+# Rows per block when a temporary proportional to a block of X is needed, so that the
+# extra memory stays far below the size of X.
+_BLOCK_ELEMENTS = 1 << 21
+
+
+def _row_blocks(n_samples, n_cols):
+    size = max(1, _BLOCK_ELEMENTS // max(1, n_cols))
+    for start in range(0, n_samples, size):
+        yield slice(start, min(start + size, n_samples))
+
+
+def _dense_rows(X, rows):
+    block = X[rows]
+    return block.toarray() if sp.issparse(block) else block
+
+
+def _syrk(A):
+    """``A.T @ A`` as a full symmetric matrix, with half the flops of a GEMM."""
+    syrk = dsyrk if A.dtype == np.float64 else ssyrk
+    U = syrk(1.0, A, trans=1)
+    return U + np.triu(U, 1).T
+
+
+class LinearObjective:
+    """Penalised, weighted mean loss of a linear model, bound to its data.
+
+    Parameters
+    ----------
+    loss : loss object from :mod:`sklearn_hessian._losses`
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
+        Never copied nor modified.
+    y : ndarray
+        Target encoded for ``loss``.
+    sample_weight : ndarray of shape (n_samples,) or None
+    alpha : float
+        L2 penalty on the coefficients (not on the intercept).
+    fit_intercept : bool
+    n_outputs : int
+        ``k``: number of columns of the raw prediction.
+    """
+
+    def __init__(self, loss, X, y, sample_weight, alpha, fit_intercept, n_outputs):
+        self.loss = loss
+        self.X = X
+        self.y = y
+        self.dtype = X.dtype
+        n, p = X.shape
+        if sample_weight is None:
+            sw = np.full(n, 1.0 / n, dtype=self.dtype)
+        else:
+            sw = np.asarray(sample_weight, dtype=np.float64)
+            sw = (sw / sw.sum()).astype(self.dtype, copy=False)
+        self.sw = sw  # normalised: sums to one, so F is a weighted mean
+        self.alpha = float(alpha)
+        self.fit_intercept = bool(fit_intercept)
+        self.n_samples, self.n_features = n, p
+        self.k = int(n_outputs)
+        self.shape = (p + self.fit_intercept, self.k)
+        self.size = self.shape[0] * self.k
+        # Symmetric multinomial: shifting every class's coefficients of one row by
+        # the same amount leaves the loss unchanged.
+        self.class_symmetric = isinstance(loss, MultinomialLoss)
+
+    # -- coefficients -----------------------------------------------------------------
+    def zeros(self):
+        return np.zeros(self.shape, dtype=self.dtype)
+
+    def _W(self, coef):
+        return coef[: self.n_features]
+
+    def _penalty(self, coef):
+        W = self._W(coef)
+        return 0.5 * self.alpha * float(np.vdot(W, W))
+
+    # -- products with X --------------------------------------------------------------
+    def predictor(self, coef):
+        """Raw prediction ``X @ W + b`` of shape (n_samples, k)."""
+        Z = self.X @ self._W(coef)
+        Z = np.asarray(Z)
+        if Z.dtype != self.dtype:  # sparse @ dense may promote
+            Z = Z.astype(self.dtype)
+        if self.fit_intercept:
+            Z += coef[-1]
+        return Z
+
+    def _xt(self, R, coef_like):
+        """``[X, 1]^T @ R`` plus the penalty's gradient part ``alpha * coef_like``."""
+        out = np.empty(self.shape, dtype=self.dtype)
+        p = self.n_features
+        out[:p] = np.asarray(self.X.T @ R)
+        if self.alpha:
+            out[:p] += self.alpha * self._W(coef_like)
+        if self.fit_intercept:
+            out[p] = R.sum(axis=0)
+        return out
+
+    # -- value and gradient -----------------------------------------------------------
+    def value(self, coef, Z):
+        return _sum64(self.loss.value(self.y, Z), self.sw) + self._penalty(coef)
+
+    def value_gradient(self, coef, Z):
+        values, R = self.loss.value_gradient(self.y, Z)
+        R *= self.sw[:, None]
+        return _sum64(values, self.sw) + self._penalty(coef), self._xt(R, coef)
+
+    def gradient(self, coef, Z):
+        R = self.loss.gradient(self.y, Z)
+        R *= self.sw[:, None]
+        return self._xt(R, coef)
+
+    # -- second order -----------------------------------------------------------------
+    def curvature(self, coef, Z):
+        """Per-sample second derivatives at ``Z``, the input of the Hessian methods."""
+        return self.loss.curvature(self.y, Z)
+
+    def hessp(self, curv, V):
+        """Hessian-vector product; ``V`` has the shape of ``coef``. Two passes over X."""
+        dZ = self.predictor(V)
+        R = self.loss.curvature_times(curv, dZ)
+        R *= self.sw[:, None]
+        return self._xt(R, V)
+
+    def hessian_diag(self, curv):
+        """Diagonal of the Hessian, shape of ``coef``; one pass over X, no copy of X."""
+        p, k = self.n_features, self.k
+        if self.loss.diagonal_curvature:
+            c = (self.sw * curv)[:, None]  # (n, 1), the same for every output
+        else:
+            c = self.sw[:, None] * curv * (1 - curv)  # (n, K)
+        out = np.empty(self.shape, dtype=self.dtype)
+        X = self.X
+        # Square X block by block: squaring all of it would copy X.
+        acc = np.zeros((p, c.shape[1]), dtype=self.dtype)
+        for rows in _row_blocks(self.n_samples, p):
+            Xb = X[rows]
+            Xb2 = Xb.multiply(Xb) if sp.issparse(Xb) else Xb * Xb
+            acc += np.asarray(Xb2.T @ c[rows])
+        out[:p] = acc + self.alpha
+        if self.fit_intercept:
+            out[p] = c.sum(axis=0)
+        return out
+
+    def hessian(self, curv):
+        """The full Hessian as a dense symmetric matrix, built in blocks of rows.
+
+        For the squared error (``loss.shared_hessian``) the Hessian is the same for
+        every output, so only the ``(p + fit_intercept)`` square block is returned and
+        the caller solves with all outputs at once. Otherwise the matrix acts on the
+        flat (C-order) coefficients and has side ``size``.
+        """
+        m, p, k = self.shape[0], self.n_features, self.k
+        X, fi = self.X, self.fit_intercept
+        multinomial = not self.loss.diagonal_curvature
+        dim = m * k if multinomial else m
+        H = np.zeros((dim, dim), dtype=self.dtype)
+        for rows in _row_blocks(self.n_samples, dim):
+            # A scaled copy of one block of rows, with the intercept's column of ones.
+            Xb = _dense_rows(X, rows)
+            Xa = np.empty((Xb.shape[0], m), dtype=self.dtype)
+            Xa[:, :p] = Xb
+            if fi:
+                Xa[:, p] = 1
+            sw = self.sw[rows]
+            if not multinomial:
+                Xa *= np.sqrt(sw * curv[rows])[:, None]
+                H += _syrk(Xa)
+            else:
+                P = curv[rows]
+                # diag(p) - p p^T per sample: block-diagonal part by class, then one
+                # rank-(K) correction through a single SYRK on Q = x_i (x) sqrt(s_i) p_i.
+                for c in range(k):
+                    A = Xa * np.sqrt(sw * P[:, c])[:, None]
+                    H[c::k, c::k] += _syrk(A)
+                Q = (Xa[:, :, None] * (np.sqrt(sw)[:, None] * P)[:, None, :]).reshape(
+                    Xa.shape[0], dim
+                )
+                H -= _syrk(Q)
+        if self.alpha:
+            idx = np.arange(p * k if multinomial else p)
+            H[idx, idx] += self.alpha
+        return H
+
+    # -- line search support ----------------------------------------------------------
+    def line(self, coef, Z, D):
+        """The objective along ``coef + t D``: one pass over X, then O(n k) per t."""
+        return _Line(self, coef, Z, D)
+
+
+class _Line:
+    """``phi(t) = F(coef + t D)`` with ``X @ D`` computed once."""
+
+    def __init__(self, objective, coef, Z, D):
+        self.obj = objective
+        self.coef, self.Z, self.D = coef, Z, D
+        self.dZ = objective.predictor(D)
+        W, dW = objective._W(coef), objective._W(D)
+        self._ww = float(np.vdot(W, W))
+        self._wd = float(np.vdot(W, dW))
+        self._dd = float(np.vdot(dW, dW))
+
+    def __call__(self, t):
+        obj = self.obj
+        values = obj.loss.line_value(obj.y, self.Z, self.dZ, t)
+        pen = 0.5 * obj.alpha * (self._ww + 2 * t * self._wd + t * t * self._dd)
+        return _sum64(values, obj.sw) + pen
+
+    def point(self, t):
+        """Coefficients and raw prediction at step ``t`` (no pass over X)."""
+        return self.coef + t * self.D, self.Z + t * self.dZ
+
+
+_LOSSES = {
+    "squared_error": HalfSquaredError,
+    "binomial": BinomialLoss,
+    "multinomial": MultinomialLoss,
+}
+
+
+def make_objective(loss_name, X, y, sample_weight, alpha, fit_intercept, n_outputs):
+    """Build the objective for an encoded target.
+
+    ``loss_name`` is ``"squared_error"`` (``y`` of shape (n, n_outputs) floats),
+    ``"binomial"`` (``y`` in {0, 1}, ``n_outputs=1``) or ``"multinomial"`` (``y``
+    integer class indices, ``n_outputs`` classes).
+    """
+    return LinearObjective(
+        _LOSSES[loss_name](), X, y, sample_weight, alpha, fit_intercept, n_outputs
+    )

@@ -1,0 +1,135 @@
+"""HessianRegressor: L2-penalised least squares."""
+
+import numpy as np
+from sklearn.base import MultiOutputMixin, RegressorMixin, _fit_context
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel
+from ._docstrings import COMMON_ATTRIBUTES, COMMON_PARAMETERS
+
+
+class HessianRegressor(MultiOutputMixin, RegressorMixin, _BaseHessianModel):
+    """Linear least squares with L2 penalty, fitted by second-order methods.
+
+    Minimises ``sum_i s_i * ||y_i - x_i W - b||^2 / 2 / sum_i s_i + alpha / 2 *
+    ||W||^2`` (weighted mean of half squared errors, intercept unpenalised). The same
+    optimum as :class:`sklearn.linear_model.Ridge` with ``alpha_ridge = alpha *
+    sum(sample_weight)`` (``alpha * n_samples`` without weights). For several
+    targets one Hessian factorisation serves them all.
+
+    Parameters
+    ----------
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the coefficients (not on the intercept).
+
+    {common_parameters}
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients, with X's dtype.
+
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercept (0.0 when ``fit_intercept=False``).
+
+    {common_attributes}
+
+    See Also
+    --------
+    HessianClassifier : The logistic counterpart.
+    sklearn.linear_model.Ridge : scikit-learn's ridge regression.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn_hessian import HessianRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = HessianRegressor(alpha=1e-3).fit(X, y)
+    >>> reg.solver_
+    'newton'
+    >>> round(reg.score(X, y), 3)
+    0.506
+    """
+
+    def __init__(
+        self,
+        alpha=1e-4,
+        *,
+        solver="auto",
+        fit_intercept=True,
+        tol=1e-8,
+        max_iter=100,
+        max_condition=None,
+        warm_start=False,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
+        super().__init__(
+            alpha=alpha, solver=solver, fit_intercept=fit_intercept, tol=tol,
+            max_iter=max_iter, max_condition=max_condition, warm_start=warm_start,
+            verbose=verbose, random_state=random_state, n_jobs=n_jobs,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32. Never modified nor copied when
+            already float64/float32 and C- or F-ordered.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; the objective is their weighted mean loss.
+
+        Returns
+        -------
+        self : HessianRegressor
+            The fitted estimator.
+        """
+        X, y = validate_data(
+            self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES,
+            multi_output=True, y_numeric=True,
+        )
+        sample_weight = self._check_sample_weight(sample_weight, X)
+        y = np.asarray(y, dtype=X.dtype)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        coef = self._solve("squared_error", X, Y, sample_weight, Y.shape[1])
+        W, b = self._split_coef(coef)
+        if y.ndim == 1:
+            self.coef_, self.intercept_ = W[0], float(b[0])
+        else:
+            self.coef_, self.intercept_ = W, b
+        return self
+
+    def predict(self, X):
+        """Predict with the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predicted values.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, reset=False
+        )
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+HessianRegressor.__doc__ = HessianRegressor.__doc__.format(
+    common_parameters=COMMON_PARAMETERS, common_attributes=COMMON_ATTRIBUTES
+)

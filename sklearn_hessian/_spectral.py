@@ -1,0 +1,103 @@
+"""Spectral helpers: class-symmetry deflation and condition-number estimates."""
+
+import numpy as np
+from scipy.linalg import eigh_tridiagonal, eigvalsh
+
+# Above this many coefficients the Hessian is not formed just to report its
+# condition number; a short Lanczos run on Hessian-vector products estimates it.
+_DENSE_CONDITION_MAX_SIZE = 1500
+_LANCZOS_STEPS = 30
+
+
+def center_classes(A, k):
+    """Remove the mean over classes from each row of a (m, k) or flat (m*k,) array.
+
+    In the symmetric multinomial parametrisation adding the same value to every
+    class of one row changes nothing; the zero-mean representative is the
+    minimum-norm one, and scikit-learn returns it too.
+    """
+    A2 = A.reshape(-1, k)
+    A2 -= A2.mean(axis=1, keepdims=True)
+    return A
+
+
+def deflate_class_symmetry(H, k, shift):
+    """``H + shift * P`` where ``P`` projects on the class-symmetry directions.
+
+    The multinomial Hessian is singular along ``1_K`` within each row of the
+    coefficients (always for the intercept, for all rows when alpha is 0). Adding
+    ``shift`` on exactly those directions makes it invertible without changing its
+    action on zero-mean (over classes) vectors, where gradients and steps live.
+    """
+    m = H.shape[0] // k
+    for j in range(m):
+        block = slice(j * k, (j + 1) * k)
+        H[block, block] += shift / k
+    return H
+
+
+def condition_from_eigenvalues(eigenvalues):
+    lmax = float(np.max(eigenvalues))
+    lmin = float(np.min(eigenvalues))
+    if lmax <= 0:
+        return np.inf
+    return lmax / lmin if lmin > 0 else np.inf
+
+
+def lanczos_extremes(matvec, v0, n_steps=_LANCZOS_STEPS):
+    """Ritz estimates of the extreme eigenvalues of a symmetric operator.
+
+    Full reorthogonalisation: ``n_steps`` is small, and without it the estimates
+    of the smallest eigenvalue wander. The smallest Ritz value is an upper bound
+    on the smallest eigenvalue, so the condition number is under-estimated.
+    """
+    n = v0.size
+    n_steps = int(min(n_steps, n))
+    Q = np.empty((n_steps, n), dtype=np.float64)
+    q = v0.astype(np.float64).ravel()
+    q /= np.linalg.norm(q)
+    diag, off = [], []
+    for j in range(n_steps):
+        Q[j] = q
+        w = np.asarray(matvec(q), dtype=np.float64).ravel()
+        a = float(q @ w)
+        diag.append(a)
+        w -= Q[: j + 1].T @ (Q[: j + 1] @ w)
+        w -= Q[: j + 1].T @ (Q[: j + 1] @ w)
+        b = float(np.linalg.norm(w))
+        if j == n_steps - 1 or b <= 1e-12 * max(abs(a), 1e-300):
+            break
+        off.append(b)
+        q = w / b
+    theta = eigh_tridiagonal(np.array(diag), np.array(off), eigvals_only=True)
+    return float(theta[0]), float(theta[-1])
+
+
+def estimate_condition_number(objective, coef, Z, random_state=0):
+    """Condition number of the objective's Hessian at ``coef``.
+
+    Exact (from the eigenvalues) when the Hessian is small enough to form,
+    otherwise a Lanczos estimate. For the multinomial loss the class-symmetry
+    directions, along which the objective is flat by construction, are left out.
+    """
+    curv = objective.curvature(coef, Z)
+    k = objective.k
+    if objective.size <= _DENSE_CONDITION_MAX_SIZE or (
+        objective.loss.shared_hessian and objective.shape[0] <= _DENSE_CONDITION_MAX_SIZE
+    ):
+        H = objective.hessian(curv).astype(np.float64)
+        if objective.class_symmetric:
+            shift = np.trace(H) / H.shape[0]
+            H = deflate_class_symmetry(H, k, shift)
+        return condition_from_eigenvalues(eigvalsh(H))
+    rng = np.random.RandomState(random_state)
+    v0 = rng.standard_normal(objective.size)
+    if objective.class_symmetric:
+        center_classes(v0, k)
+
+    def matvec(v):
+        V = v.reshape(objective.shape).astype(objective.dtype)
+        return objective.hessp(curv, V)
+
+    lmin, lmax = lanczos_extremes(matvec, v0)
+    return lmax / lmin if lmin > 0 else np.inf
