@@ -106,8 +106,7 @@ class _BaseHessianModel(BaseEstimator):
             warnings.warn(
                 f"{type(self).__name__} with solver={name!r} did not converge to "
                 f"tol={self.tol} in {result.n_iter} iterations{detail}. Increase "
-                "max_iter, scale the features, or increase alpha (data that the "
-                "model separates perfectly have no finite optimum when alpha=0).",
+                "max_iter, scale the features, or increase alpha.",
                 ConvergenceWarning,
             )
         self.solver_ = name

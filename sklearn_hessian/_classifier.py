@@ -1,9 +1,12 @@
 """HessianClassifier: L2-penalised logistic regression, binary and multinomial."""
 
 
+import warnings
+
 import numpy as np
 from scipy.special import log_softmax
 from sklearn.base import _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
@@ -144,7 +147,26 @@ class HessianClassifier(LinearClassifierMixin, _BaseHessianModel):
         else:
             coef = self._solve("multinomial", X, y_index, sample_weight, n_classes)
         self.coef_, self.intercept_ = self._split_coef(coef)
+        if self.alpha == 0:
+            self._warn_if_separable(X, y, sample_weight)
         return self
+
+    def _warn_if_separable(self, X, y, sample_weight):
+        # A model that classifies every (weighted) training sample correctly is
+        # itself a separating hyperplane: the unpenalised log-loss then has no
+        # finite minimiser, and the coefficients only grew until the gradient test
+        # passed. The fit is usable but its scale is arbitrary: say so.
+        correct = self.predict(X) == y
+        if sample_weight is not None:
+            correct |= sample_weight == 0
+        if np.all(correct):
+            warnings.warn(
+                "The training data are linearly separable: with alpha=0 the "
+                "log-loss has no finite minimiser, so the coefficients are finite "
+                "but their scale is arbitrary (set alpha > 0 for a unique "
+                "optimum).",
+                ConvergenceWarning,
+            )
 
     def predict_proba(self, X):
         """Class probabilities.

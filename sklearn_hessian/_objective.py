@@ -161,32 +161,35 @@ class LinearObjective:
             out[p] = c.sum(axis=0)
         return out
 
-    def hessian(self, curv):
+    def hessian(self, curv, dtype=None):
         """The full Hessian as a dense symmetric matrix, built in blocks of rows.
 
         For the squared error (``loss.shared_hessian``) the Hessian is the same for
         every output, so only the ``(p + fit_intercept)`` square block is returned and
         the caller solves with all outputs at once. Otherwise the matrix acts on the
-        flat (C-order) coefficients and has side ``size``.
+        flat (C-order) coefficients and has side ``size``. ``dtype`` (default X's)
+        is the precision the blocks are accumulated in: each block of rows is copied
+        anyway, so float64 accumulation of float32 data costs only BLAS speed.
         """
+        dtype = self.dtype if dtype is None else dtype
         m, p, k = self.shape[0], self.n_features, self.k
         X, fi = self.X, self.fit_intercept
         multinomial = not self.loss.diagonal_curvature
         dim = m * k if multinomial else m
-        H = np.zeros((dim, dim), dtype=self.dtype)
+        H = np.zeros((dim, dim), dtype=dtype)
         for rows in _row_blocks(self.n_samples, dim):
             # A scaled copy of one block of rows, with the intercept's column of ones.
             Xb = _dense_rows(X, rows)
-            Xa = np.empty((Xb.shape[0], m), dtype=self.dtype)
+            Xa = np.empty((Xb.shape[0], m), dtype=dtype)
             Xa[:, :p] = Xb
             if fi:
                 Xa[:, p] = 1
-            sw = self.sw[rows]
+            sw = self.sw[rows].astype(dtype, copy=False)
             if not multinomial:
                 Xa *= np.sqrt(sw * curv[rows])[:, None]
                 H += _syrk(Xa)
             else:
-                P = curv[rows]
+                P = curv[rows].astype(dtype, copy=False)
                 # diag(p) - p p^T per sample: block-diagonal part by class, then one
                 # rank-(K) correction through a single SYRK on Q = x_i (x) sqrt(s_i) p_i.
                 for c in range(k):

@@ -48,7 +48,7 @@ class HessianRegressor(MultiOutputMixin, RegressorMixin, _BaseHessianModel):
     >>> reg.solver_
     'newton'
     >>> round(reg.score(X, y), 3)
-    0.506
+    0.492
     """
 
     def __init__(

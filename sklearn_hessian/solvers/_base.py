@@ -82,7 +82,7 @@ class NewtonLoop(Solver):
     def direction(self, objective, coef, Z, g):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def after_step(self, predicted, actual, step):
+    def after_step(self, predicted, actual, step, f_old):
         """Hook for step-quality feedback (damping adaptation)."""
 
     def condition_number(self, objective, coef, Z):
@@ -124,7 +124,7 @@ class NewtonLoop(Solver):
                 curve.append(f)
                 break
             predicted = -(ls.step * slope + 0.5 * ls.step**2 * self._curvature_along(d, slope))
-            self.after_step(predicted, f - ls.value, ls.step)
+            self.after_step(predicted, f - ls.value, ls.step, f)
             coef, Z = line.point(ls.step)
             f = ls.value
             curve.append(f)

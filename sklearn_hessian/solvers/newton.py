@@ -1,25 +1,30 @@
 """Condition-corrected Newton with the exact Hessian.
 
-Each iteration forms the Hessian (one BLAS-3 pass over X, by blocks of rows) and
-solves the Newton system in float64:
+Each iteration forms the Hessian (one BLAS-3 pass over X, by blocks of rows,
+accumulated in float64) and solves the Newton system:
 
-1. Cholesky of ``H + mu I`` and a LAPACK estimate of its condition number. When
-   it factorises and the condition number is at most ``max_condition``, that is
-   the step (``mu`` is the Levenberg-Marquardt damping, normally 0).
-2. Otherwise (singular, indefinite by rounding, or too ill-conditioned) the
-   eigendecomposition ``H = V diag(lam) V^T`` is corrected:
+1. The unpenalised intercepts are eliminated exactly (Schur complement, see
+   ``_NewtonSystem``), so badly centred data cost nothing in conditioning.
+2. The remaining matrix is scaled to unit diagonal (Jacobi scaling), which
+   makes everything below blind to the units of the features.
+3. Cholesky of the scaled matrix (plus the Levenberg-Marquardt damping ``mu``,
+   normally 0) and a LAPACK estimate of its condition number. When it factorises
+   and the condition number is at most ``max_condition``, that is the step.
+4. Otherwise (singular, indefinite by rounding, or too ill-conditioned) its
+   eigendecomposition is corrected:
 
-   - eigenvalues below ``size * eps * lam_max`` are numerically zero: those
-     directions are left out of the step (a pseudo-inverse). Starting from zero,
-     the iterates then stay in the row space of X, so a rank-deficient problem
-     with ``alpha=0`` ends at the minimum-norm optimum, as ``numpy.linalg.lstsq``
-     does for least squares;
+   - eigenvalues below ``100 sqrt(size) eps lam_max`` are zero to rounding: those
+     directions are left out (a pseudo-inverse, like the ``rcond`` cut-off of
+     ``numpy.linalg.lstsq``), and the step is projected off the null space of the
+     Hessian. Starting from zero the coefficients then stay orthogonal to it, so a
+     rank-deficient problem with ``alpha=0`` (duplicated columns, p > n) ends at
+     its minimum-norm optimum, as ``lstsq`` does for least squares;
    - the other eigenvalues are floored at ``lam_max / max_condition``, the
-     smallest correction that restores the bound.
+     smallest change that restores the bound.
 
-The damping ``mu`` follows the ratio of the actual to the predicted decrease: it
-grows when the quadratic model was poor (the line search had to cut the step to a
-quarter or less) and shrinks back to zero after good steps.
+The damping ``mu`` follows the ratio of actual to predicted decrease: it grows when
+the quadratic model was poor (the line search cut the step to a quarter or less,
+or the ratio fell below 0.1) and shrinks back to zero after good full steps.
 
 For the multinomial loss the class-symmetry directions, along which the loss is
 flat by construction, are deflated first (see ``_spectral.deflate_class_symmetry``).
@@ -28,53 +33,63 @@ same for every target: it is factorised once and serves all targets.
 """
 
 import numpy as np
-from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
+from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh, eigvalsh
 from scipy.linalg.lapack import dpocon
 
 from .._spectral import center_classes, condition_from_eigenvalues, deflate_class_symmetry
 from ._base import NewtonLoop
 
+_EPS = np.finfo(np.float64).eps
+
 
 def default_max_condition(dtype):
-    """``1 / (100 eps)``: about 4.5e13 for float64, 8.4e4 for float32.
+    """``min(1e12, 0.1 / eps)``: 1e12 for float64, about 8.4e5 for float32.
 
-    Beyond it a Newton step computed from a Hessian accumulated in that precision
-    has no correct digits left.
+    The Hessian is accumulated in float64, but with float32 data the gradient is
+    only known to float32 precision, and a step that divides it by eigenvalues
+    smaller than ``eps * lam_max`` amplifies rounding noise.
     """
-    return 1.0 / (100.0 * np.finfo(dtype).eps)
+    return min(1e12, 0.1 / float(np.finfo(dtype).eps))
 
 
 class _Factorization:
-    """A solve with the (corrected) Hessian, and what the correction did."""
+    """Solves with a symmetric PSD matrix, correcting it when needed (steps 2-4)."""
 
     def __init__(self, H, max_condition, mu):
         n = H.shape[0]
         self.corrected = ""
+        self._null = None
+        diag = np.diag(H).copy()
+        # A zero diagonal is a zero row and column (an all-zero feature with
+        # alpha=0): scale it by 1 and let the null-space handling take it.
+        diag[~(diag > 0)] = 1.0
+        self._s = 1.0 / np.sqrt(diag)
+        Hs = H * self._s[:, None] * self._s[None, :]
         if mu > 0:
-            H = H + mu * np.eye(n)
+            Hs[np.diag_indices(n)] += mu
         try:
-            self._chol = cho_factor(H, lower=False, check_finite=False)
-            anorm = np.abs(H).sum(axis=0).max()
+            self._chol = cho_factor(Hs, lower=False, check_finite=False)
+            anorm = np.abs(Hs).sum(axis=0).max()
             rcond, info = dpocon(self._chol[0], anorm)
-            cond = 1.0 / rcond if rcond > 0 else np.inf
-            if info == 0 and cond <= max_condition:
-                self.condition_number = cond
+            if info == 0 and rcond > 0 and 1.0 / rcond <= max_condition:
                 self.kind = "cholesky"
                 return
         except LinAlgError:
             pass
-        lam, V = eigh(H, check_finite=False)
-        self.condition_number = condition_from_eigenvalues(lam)
+        lam, V = eigh(Hs, check_finite=False)
         lam_max = max(float(lam[-1]), np.finfo(np.float64).tiny)
-        null = lam <= n * np.finfo(np.float64).eps * lam_max
+        null = lam <= 100 * np.sqrt(n) * _EPS * lam_max
         floor = lam_max / max_condition
-        inv = np.zeros_like(lam)
         keep = ~null
+        inv = np.zeros_like(lam)
         inv[keep] = 1.0 / np.maximum(lam[keep], floor)
         n_floored = int(np.sum(keep & (lam < floor)))
         parts = []
         if null.any():
             parts.append(f"{int(null.sum())} null direction(s) left out")
+            # Null vectors of H itself are s * u for null vectors u of Hs; an
+            # orthonormal basis of them lets the step be projected off them.
+            self._null, _ = np.linalg.qr(self._s[:, None] * V[:, null])
         if n_floored:
             parts.append(f"{n_floored} eigenvalue(s) floored at {floor:.3g}")
         self.corrected = ", ".join(parts)
@@ -82,9 +97,57 @@ class _Factorization:
         self._V, self._inv = V, inv
 
     def solve(self, G):
+        s = self._s[:, None]
         if self.kind == "cholesky":
-            return cho_solve(self._chol, G, check_finite=False)
-        return self._V @ (self._inv[:, None] * (self._V.T @ G.reshape(len(self._inv), -1))).reshape(G.shape)
+            return s * cho_solve(self._chol, s * G, check_finite=False)
+        X = s * (self._V @ (self._inv[:, None] * (self._V.T @ (s * G))))
+        if self._null is not None:
+            X -= self._null @ (self._null.T @ X)
+        return X
+
+
+def _pinv_small(S):
+    """Pseudo-inverse of a small symmetric PSD block (the intercepts' curvature)."""
+    lam, V = eigh(S, check_finite=False)
+    keep = lam > S.shape[0] * _EPS * max(float(lam[-1]), 0.0)
+    return (V[:, keep] / lam[keep]) @ V[:, keep].T
+
+
+class _NewtonSystem:
+    """Solves ``H x = G`` with the intercepts eliminated first.
+
+    With the intercept rows last, ``H = [[A, U], [U^T, S]]``. The intercepts are
+    unpenalised, so they are eliminated exactly through the Schur complement
+    ``A - U S^+ U^T`` (the Hessian of the coefficients on weighted-centred data),
+    and only that is factorised and corrected. Two gains: badly centred data no
+    longer inflate the condition number, and on rank-deficient problems the
+    minimum-norm correction applies to the *coefficients* with a free intercept,
+    which is the ``alpha -> 0`` limit of the penalised fit (and what ``lstsq`` on
+    centred data returns).
+    """
+
+    def __init__(self, H, n_intercept, max_condition, mu):
+        nb = self.nb = n_intercept
+        if nb:
+            A, self.U, S = H[:-nb, :-nb], H[:-nb, -nb:], H[-nb:, -nb:]
+            self.S_pinv = _pinv_small(S)
+            self.US = self.U @ self.S_pinv
+            A = A - self.US @ self.U.T
+            A = 0.5 * (A + A.T)
+        else:
+            A = H
+        self.fact = _Factorization(A, max_condition, mu)
+        self.corrected = self.fact.corrected
+
+    def solve(self, G):
+        """``H^{-1} G`` for ``G`` of shape (size, r)."""
+        nb = self.nb
+        if not nb:
+            return self.fact.solve(G)
+        gW, gb = G[:-nb], G[-nb:]
+        xW = self.fact.solve(gW - self.US @ gb)
+        xb = self.S_pinv @ (gb - self.U.T @ xW)
+        return np.vstack([xW, xb])
 
 
 class NewtonSolver(NewtonLoop):
@@ -111,46 +174,46 @@ class NewtonSolver(NewtonLoop):
             if self.max_condition is None else float(self.max_condition)
         )
         self._mu = 0.0
-        self._scale = 0.0
         self._fact = None
+        self._H = None
+        self._mu_changed = False
         self._fact_constant = objective.loss.constant_hessian
-        self._last_condition = np.nan
         return super().solve(objective, coef0)
 
     def direction(self, objective, coef, Z, g):
         k = objective.k
         if self._fact is None or not self._fact_constant or self._mu_changed:
             curv = objective.curvature(coef, Z)
-            H = objective.hessian(curv).astype(np.float64)
-            self._scale = float(np.max(np.diag(H))) if H.size else 1.0
+            H = objective.hessian(curv, dtype=np.float64)
             if objective.class_symmetric:
                 H = deflate_class_symmetry(H, k, np.trace(H) / H.shape[0])
             self._H = H
-            self._fact = _Factorization(H, self._kappa, self._mu)
+            n_intercept = 0
+            if objective.fit_intercept:
+                n_intercept = 1 if objective.loss.shared_hessian else k
+            self._fact = _NewtonSystem(H, n_intercept, self._kappa, self._mu)
             self._mu_changed = False
-            self._last_condition = self._fact.condition_number
         G = g.astype(np.float64)
         if objective.class_symmetric:
             center_classes(G, k)
-        if objective.loss.shared_hessian:
-            D = -self._fact.solve(G)  # one factorisation, every target
-            self._dHd = float(np.vdot(D, self._H @ D))
-        else:
-            d = -self._fact.solve(G.ravel())
-            self._dHd = float(d @ (self._H @ d))
-            D = d.reshape(G.shape)
-        return D.astype(objective.dtype, copy=False)
+        # The shared Hessian (squared error) acts on the (size, k) matrix: one
+        # factorisation, every target. Otherwise it acts on the flat vector.
+        G2 = G if objective.loss.shared_hessian else G.reshape(-1, 1)
+        D2 = -self._fact.solve(G2)
+        self._dHd = float(np.vdot(D2, self._H @ D2))
+        return D2.reshape(G.shape).astype(objective.dtype, copy=False)
 
-    def after_step(self, predicted, actual, step):
-        ratio = actual / predicted if predicted > 0 else 1.0
+    def after_step(self, predicted, actual, step, f_old):
+        if predicted <= 1e3 * np.finfo(np.float64).eps * abs(f_old):
+            return  # decreases at rounding level say nothing about the model
+        ratio = actual / predicted
+        # mu is in units of the unit-diagonal (Jacobi-scaled) Hessian.
         if step <= 0.25 or ratio < 0.1:
-            self._mu = max(4 * self._mu, 1e-6 * self._scale)
+            self._mu = max(4 * self._mu, 1e-6)
             self._mu_changed = True
         elif self._mu > 0 and step == 1.0 and ratio > 0.5:
-            self._mu = self._mu / 8 if self._mu > 1e-12 * self._scale else 0.0
+            self._mu = self._mu / 8 if self._mu > 1e-12 else 0.0
             self._mu_changed = True
-
-    _mu_changed = False
 
     def _curvature_along(self, d, slope):
         return self._dHd
@@ -164,4 +227,8 @@ class NewtonSolver(NewtonLoop):
         return ("  " + "; ".join(parts)) if parts else ""
 
     def condition_number(self, objective, coef, Z):
-        return self._last_condition
+        # The last Hessian built (at the last iterate but one, or at the only one
+        # for least squares): its eigenvalues, once, for an exact 2-norm figure.
+        if self._H is None:
+            return np.nan
+        return condition_from_eigenvalues(eigvalsh(self._H, check_finite=False))

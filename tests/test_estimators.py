@@ -1,0 +1,212 @@
+"""Behaviour of the estimators as a scikit-learn user sees it."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_breast_cancer, load_iris, make_classification
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_hessian import HessianClassifier, HessianRegressor, __version__
+from sklearn_hessian.solvers import AUTO_NEWTON_MAX_SIZE
+
+SOLVERS = ["newton", "newton-cg", "lbfgs"]
+
+
+@pytest.fixture(scope="module")
+def iris():
+    X, y = load_iris(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_version_is_exposed():
+    assert isinstance(__version__, str) and __version__
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_multiclass_shapes_and_symmetric_parametrisation(iris, solver):
+    X, y = iris
+    clf = HessianClassifier(alpha=1e-3, solver=solver).fit(X, y)
+    assert clf.coef_.shape == (3, 4) and clf.intercept_.shape == (3,)
+    np.testing.assert_allclose(clf.coef_.sum(axis=0), 0, atol=1e-10)
+    np.testing.assert_allclose(clf.intercept_.sum(), 0, atol=1e-10)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    np.testing.assert_allclose(np.log(proba), clf.predict_log_proba(X), rtol=1e-10)
+    assert clf.decision_function(X).shape == (150, 3)
+    assert clf.score(X, y) > 0.95
+    assert clf.n_iter_ >= 1 and len(clf.loss_curve_) >= 1
+    assert np.all(np.diff(clf.loss_curve_) <= 1e-12)  # monotone objective
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_binary_string_labels(solver):
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    labels = np.array(["benign", "malignant"])[1 - y]
+    clf = HessianClassifier(alpha=1e-3, solver=solver).fit(X, labels)
+    assert list(clf.classes_) == ["benign", "malignant"]
+    assert clf.coef_.shape == (1, 30) and clf.intercept_.shape == (1,)
+    d = clf.decision_function(X)
+    assert d.shape == (569,)
+    # positive decision means classes_[1]
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(d > 0).astype(int)])
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-d)), rtol=1e-10)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("Estimator", [HessianClassifier, HessianRegressor])
+def test_float32_is_kept(solver, Estimator):
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=5,
+                               n_classes=3, random_state=0)
+    X32 = X.astype(np.float32)
+    est = Estimator(alpha=1e-2, solver=solver).fit(X32, y)
+    assert est.coef_.dtype == np.float32
+    assert est.predict(X32[:5]).dtype in (np.float32, y.dtype)
+    ref = Estimator(alpha=1e-2, solver=solver).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_sparse_and_dense_agree(solver):
+    X, y = make_classification(n_samples=200, n_features=10, random_state=1)
+    X[np.abs(X) < 0.5] = 0
+    dense = HessianClassifier(alpha=1e-3, solver=solver).fit(X, y)
+    for fmt in (sp.csr_matrix, sp.csc_matrix, sp.csr_array):
+        sparse = HessianClassifier(alpha=1e-3, solver=solver).fit(fmt(X), y)
+        np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-6, atol=1e-9)
+
+
+def test_auto_rule():
+    X, y = make_classification(n_samples=100, n_features=20, random_state=0)
+    assert HessianClassifier().fit(X, y).solver_ == "newton"
+    assert HessianClassifier().fit(sp.csr_matrix(X), y).solver_ == "newton-cg"
+    wide = np.random.RandomState(0).randn(50, AUTO_NEWTON_MAX_SIZE)
+    assert HessianRegressor().fit(wide, np.arange(50.0)).solver_ == "newton-cg"
+    # multinomial: the Hessian has (p + 1) * K columns
+    X5 = np.random.RandomState(0).randn(300, 120)
+    y5 = np.arange(300) % 10
+    assert HessianClassifier().fit(X5, y5).solver_ == "newton-cg"
+    assert HessianClassifier().fit(X5[:, :50], y5).solver_ == "newton"
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warm_start_restarts_at_the_solution(solver):
+    X, y = make_classification(n_samples=300, n_features=6, random_state=2)
+    clf = HessianClassifier(alpha=1e-3, solver=solver, warm_start=True).fit(X, y)
+    coef = clf.coef_.copy()
+    clf.fit(X, y)
+    assert clf.n_iter_ <= 2
+    np.testing.assert_allclose(clf.coef_, coef, rtol=1e-6, atol=1e-9)
+
+
+def test_class_weight_equals_sample_weight():
+    X, y = make_classification(n_samples=300, n_features=5, weights=[0.8],
+                               random_state=3)
+    balanced = HessianClassifier(class_weight="balanced").fit(X, y)
+    counts = np.bincount(y)
+    sw = (len(y) / (2 * counts))[y]
+    weighted = HessianClassifier().fit(X, y, sample_weight=sw)
+    np.testing.assert_allclose(balanced.coef_, weighted.coef_, rtol=1e-8)
+    as_dict = HessianClassifier(class_weight={0: 1.0, 1: 3.0}).fit(X, y)
+    weighted = HessianClassifier().fit(X, y, sample_weight=np.where(y == 1, 3.0, 1.0))
+    np.testing.assert_allclose(as_dict.coef_, weighted.coef_, rtol=1e-8)
+
+
+@pytest.mark.parametrize("Estimator", [HessianClassifier, HessianRegressor])
+def test_inputs_are_not_modified_and_read_only_memmaps_work(Estimator, tmp_path):
+    X, y = make_classification(n_samples=100, n_features=5, random_state=4)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    X_ro = np.load(path, mmap_mode="r")
+    sw = np.linspace(0.5, 2, 100)
+    sw_copy, y_copy = sw.copy(), y.copy()
+    for solver in SOLVERS:
+        Estimator(solver=solver).fit(X_ro, y, sample_weight=sw)
+    np.testing.assert_array_equal(X_ro, X)
+    np.testing.assert_array_equal(sw, sw_copy)
+    np.testing.assert_array_equal(y, y_copy)
+
+
+@pytest.mark.parametrize("Estimator", [HessianClassifier, HessianRegressor])
+def test_bad_sample_weight_is_rejected(Estimator):
+    X, y = make_classification(n_samples=20, n_features=3, n_informative=2,
+                               n_redundant=0, random_state=5)
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        Estimator().fit(X, y, sample_weight=-np.ones(20))
+    with pytest.raises(ValueError):
+        Estimator().fit(X, y, sample_weight=np.ones(19))
+    with pytest.raises(ValueError):
+        Estimator().fit(X, y, sample_weight=np.full(20, np.nan))
+
+
+def test_one_class_is_rejected():
+    with pytest.raises(ValueError, match="one class"):
+        HessianClassifier().fit(np.ones((5, 2)), np.zeros(5))
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_max_iter_reached_warns(solver):
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = HessianClassifier(alpha=1e-6, solver=solver, max_iter=1, tol=0)
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        clf.fit(X, y)
+    assert clf.n_iter_ == 1
+    assert np.all(np.isfinite(clf.coef_))
+
+
+def test_verbose_prints_one_line_per_iteration(capsys):
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = HessianClassifier(solver="newton", verbose=1).fit(X, y)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "iter" in ln]
+    assert len(lines) == clf.n_iter_
+    assert "objective" in lines[0] and "max|grad|" in lines[0]
+
+
+@pytest.mark.parametrize("Estimator", [HessianClassifier, HessianRegressor])
+def test_pickle_round_trip_predicts_identically(Estimator):
+    X, y = make_classification(n_samples=100, n_features=5, random_state=6)
+    est = Estimator().fit(X, y)
+    blob = pickle.dumps(est)
+    assert len(blob) < 5000  # coefficients only, no training data
+    again = pickle.loads(blob)
+    np.testing.assert_array_equal(again.predict(X), est.predict(X))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # lbfgs
+def test_pipeline_and_grid_search_over_solver_settings():
+    X, y = load_breast_cancer(return_X_y=True)
+    pipe = make_pipeline(StandardScaler(), HessianClassifier())
+    grid = GridSearchCV(
+        pipe,
+        {
+            "hessianclassifier__solver": SOLVERS,
+            "hessianclassifier__alpha": [1e-4, 1e-2],
+            "hessianclassifier__tol": [1e-4, 1e-8],
+        },
+        cv=3,
+    ).fit(X, y)
+    assert grid.best_score_ > 0.95
+    assert set(grid.cv_results_["param_hessianclassifier__solver"]) == set(SOLVERS)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_regressor_shapes(solver):
+    rng = np.random.RandomState(7)
+    X = rng.randn(50, 4)
+    y = X @ [1.0, 2.0, 0.0, -1.0] + 3.0
+    reg = HessianRegressor(alpha=0, solver=solver).fit(X, y)
+    assert reg.coef_.shape == (4,) and isinstance(reg.intercept_, float)
+    np.testing.assert_allclose(reg.coef_, [1, 2, 0, -1], atol=1e-6)
+    np.testing.assert_allclose(reg.intercept_, 3, atol=1e-6)
+    Y = np.column_stack([y, -y])
+    reg2 = HessianRegressor(alpha=0, solver=solver).fit(X, Y)
+    assert reg2.coef_.shape == (2, 4) and reg2.intercept_.shape == (2,)
+    assert reg2.predict(X).shape == (50, 2)
+    no_intercept = HessianRegressor(solver=solver, fit_intercept=False).fit(X, y)
+    assert no_intercept.intercept_ == 0.0
