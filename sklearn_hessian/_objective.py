@@ -30,6 +30,31 @@ def _row_blocks(n_samples, n_cols):
         yield slice(start, min(start + size, n_samples))
 
 
+def _squared_t_dot(X, C):
+    """``(X * X).T @ C`` without squaring all of X at once (that would copy it).
+
+    Blocks run along the compressed axis of sparse X (rows of CSR, columns of
+    CSC), sized by their number of stored entries.
+    """
+    n, p = X.shape
+    out = np.zeros((p, C.shape[1]), dtype=C.dtype)
+    if not sp.issparse(X):
+        for rows in _row_blocks(n, p):
+            Xb = X[rows]
+            out += (Xb * Xb).T @ C[rows]
+        return out
+    per_line = max(1, X.nnz // max(1, X.shape[0] if X.format == "csr" else p))
+    if X.format == "csr":
+        for rows in _row_blocks(n, per_line):
+            Xb = X[rows]
+            out += np.asarray(Xb.multiply(Xb).T @ C[rows])
+    else:
+        for cols in _row_blocks(p, per_line):
+            Xb = X[:, cols]
+            out[cols] = np.asarray(Xb.multiply(Xb).T @ C)
+    return out
+
+
 def _dense_rows(X, rows):
     block = X[rows]
     return block.toarray() if sp.issparse(block) else block
@@ -149,14 +174,7 @@ class LinearObjective:
         else:
             c = self.sw[:, None] * curv * (1 - curv)  # (n, K)
         out = np.empty(self.shape, dtype=self.dtype)
-        X = self.X
-        # Square X block by block: squaring all of it would copy X.
-        acc = np.zeros((p, c.shape[1]), dtype=self.dtype)
-        for rows in _row_blocks(self.n_samples, p):
-            Xb = X[rows]
-            Xb2 = Xb.multiply(Xb) if sp.issparse(Xb) else Xb * Xb
-            acc += np.asarray(Xb2.T @ c[rows])
-        out[:p] = acc + self.alpha
+        out[:p] = _squared_t_dot(self.X, c) + self.alpha
         if self.fit_intercept:
             out[p] = c.sum(axis=0)
         return out

@@ -1,0 +1,463 @@
+"""The penalised objective: derivatives, Hessians, line, dtypes and stability.
+
+Every method of ``LinearObjective`` is checked against something computed another
+way: the value against a plain numpy formula (``_helpers.reference_objective``), the
+gradient against central finite differences of the value, Hessian-vector products
+against finite differences of the gradient, the full Hessian and its diagonal against
+Hessian-vector products on basis vectors, and ``line`` against the value at the
+moved point. Finite differences use float64 data; float32 is checked against the
+float64 results and for dtype preservation.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _helpers import reference_objective
+
+from sklearn_hessian._objective import make_objective
+
+# (loss name, number of outputs k)
+LOSSES = {
+    "squared_error-1": ("squared_error", 1),
+    "squared_error-2": ("squared_error", 2),
+    "binomial": ("binomial", 1),
+    "multinomial-3": ("multinomial", 3),
+}
+FORMATS = ["dense", "csr", "csc", "csr_array"]
+
+N_SAMPLES, N_FEATURES, ALPHA = 40, 5, 0.3
+
+
+def _to_format(X, fmt):
+    if fmt == "dense":
+        return np.asarray(X)
+    if fmt == "csr":
+        return sp.csr_matrix(X)
+    if fmt == "csc":
+        return sp.csc_matrix(X)
+    if fmt == "csr_array":
+        return sp.csr_array(X)
+    raise ValueError(fmt)  # pragma: no cover
+
+
+def make_problem(case, fmt="dense", dtype=np.float64, fit_intercept=True,
+                 weighted=True, seed=0):
+    """A small problem: its objective, data, and a point ``coef`` away from the optimum.
+
+    ``y`` is encoded as the estimators encode it (regression and binomial targets in
+    X's dtype, multinomial targets as class indices). About 30 % of X is zero, so the
+    sparse formats have real structure; one sample weight is zero.
+    """
+    loss, k = LOSSES[case]
+    rng = np.random.RandomState(seed)
+    n, p = N_SAMPLES, N_FEATURES
+    X = rng.standard_normal((n, p))
+    X[rng.uniform(size=(n, p)) < 0.3] = 0.0
+    X[:, 0] += 1.0  # an off-centre column, so the intercept interacts with W
+    if loss == "squared_error":
+        y = rng.standard_normal((n, k)).astype(dtype)
+    elif loss == "binomial":
+        y = (rng.uniform(size=n) < 0.4).astype(dtype)
+    else:
+        y = np.arange(n) % k
+        rng.shuffle(y)
+    sw = None
+    if weighted:
+        sw = rng.uniform(0.2, 3.0, size=n)
+        sw[3] = 0.0
+    X = _to_format(X.astype(dtype), fmt)
+    obj = make_objective(loss, X, y, sw, ALPHA, fit_intercept, k)
+    coef = (0.7 * rng.standard_normal(obj.shape)).astype(dtype)
+    return obj, X, y, sw, coef
+
+
+def _reference(case, obj, X, y, sw, coef):
+    p = obj.n_features
+    b = coef[p] if obj.fit_intercept else np.zeros(obj.k)
+    return reference_objective(LOSSES[case][0], X, y, coef[:p], b, ALPHA, sw)
+
+
+def _value(obj, coef):
+    return obj.value(coef, obj.predictor(coef))
+
+
+def _gradient(obj, coef):
+    return obj.gradient(coef, obj.predictor(coef))
+
+
+def _full_hessian_from_hessp(obj, curv):
+    """The (size x size) Hessian in C-order flat layout, column by column."""
+    H = np.empty((obj.size, obj.size))
+    for j in range(obj.size):
+        e = np.zeros(obj.size, dtype=obj.dtype)
+        e[j] = 1.0
+        H[:, j] = obj.hessp(curv, e.reshape(obj.shape)).ravel()
+    return H
+
+
+def _full_hessian(obj, curv):
+    """``obj.hessian`` expanded to act on all flat coefficients."""
+    H = obj.hessian(curv)
+    if obj.loss.shared_hessian:
+        assert H.shape == (obj.shape[0], obj.shape[0])
+        return np.kron(H, np.eye(obj.k))
+    assert H.shape == (obj.size, obj.size)
+    return H
+
+
+all_cases = pytest.mark.parametrize("case", list(LOSSES))
+all_formats = pytest.mark.parametrize("fmt", FORMATS)
+with_intercept = pytest.mark.parametrize("fit_intercept", [True, False],
+                                         ids=["intercept", "no_intercept"])
+weighted = pytest.mark.parametrize("weighted", [True, False], ids=["sw", "no_sw"])
+
+
+# --------------------------------------------------------------------------------------
+# Value and first derivatives
+# --------------------------------------------------------------------------------------
+@all_cases
+@all_formats
+@with_intercept
+@weighted
+def test_value_matches_reference(case, fmt, fit_intercept, weighted):
+    obj, X, y, sw, coef = make_problem(case, fmt, np.float64, fit_intercept, weighted)
+    Z = obj.predictor(coef)
+    assert Z.shape == (N_SAMPLES, obj.k)
+    expected = _reference(case, obj, X, y, sw, coef)
+    assert obj.value(coef, Z) == pytest.approx(expected, rel=1e-12)
+    f, g = obj.value_gradient(coef, Z)
+    assert f == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(g, obj.gradient(coef, Z), rtol=1e-12, atol=1e-14)
+
+
+@all_cases
+@all_formats
+@with_intercept
+@weighted
+def test_gradient_matches_finite_differences(case, fmt, fit_intercept, weighted):
+    obj, _, _, _, coef = make_problem(case, fmt, np.float64, fit_intercept, weighted)
+    g = _gradient(obj, coef)
+    assert g.shape == obj.shape
+    h = 1e-6
+    fd = np.empty(obj.shape)
+    for idx in np.ndindex(*obj.shape):
+        step = np.zeros(obj.shape)
+        step[idx] = h
+        fd[idx] = (_value(obj, coef + step) - _value(obj, coef - step)) / (2 * h)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+
+
+@all_cases
+@all_formats
+@with_intercept
+@weighted
+def test_hessp_matches_finite_differences_of_gradient(case, fmt, fit_intercept,
+                                                       weighted):
+    obj, _, _, _, coef = make_problem(case, fmt, np.float64, fit_intercept, weighted)
+    rng = np.random.RandomState(1)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    h = 1e-6
+    for _ in range(3):
+        V = rng.standard_normal(obj.shape)
+        Hv = obj.hessp(curv, V)
+        assert Hv.shape == obj.shape
+        fd = (_gradient(obj, coef + h * V) - _gradient(obj, coef - h * V)) / (2 * h)
+        np.testing.assert_allclose(Hv, fd, rtol=1e-6, atol=1e-8)
+
+
+# --------------------------------------------------------------------------------------
+# Full Hessian and its diagonal
+# --------------------------------------------------------------------------------------
+@all_cases
+@all_formats
+@with_intercept
+@weighted
+def test_hessian_matches_hessp_on_basis_vectors(case, fmt, fit_intercept, weighted):
+    obj, _, _, _, coef = make_problem(case, fmt, np.float64, fit_intercept, weighted)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    H = _full_hessian(obj, curv)
+    np.testing.assert_allclose(H, H.T, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(H, _full_hessian_from_hessp(obj, curv),
+                               rtol=1e-12, atol=1e-13)
+    # Convex: positive semi-definite (definite for the squared error / binomial with
+    # alpha > 0; the multinomial one is singular along the class-symmetric shifts of
+    # the intercepts).
+    assert np.linalg.eigvalsh(H).min() >= -1e-12
+
+
+@all_cases
+@all_formats
+@with_intercept
+@weighted
+def test_hessian_diag_matches_full_hessian(case, fmt, fit_intercept, weighted):
+    obj, _, _, _, coef = make_problem(case, fmt, np.float64, fit_intercept, weighted)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    d = obj.hessian_diag(curv)
+    assert d.shape == obj.shape
+    expected = np.diag(_full_hessian(obj, curv)).reshape(obj.shape)
+    np.testing.assert_allclose(d, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_multinomial_hessian_is_flat_along_class_shifts():
+    # Shifting every class's coefficients of one row by the same amount leaves the
+    # multinomial loss unchanged, so H v = alpha * v on such a direction for a
+    # coefficient row (the penalty's part) and H v = 0 for the intercept row.
+    obj, _, _, _, coef = make_problem("multinomial-3")
+    curv = obj.curvature(coef, obj.predictor(coef))
+    for row in range(obj.shape[0]):
+        V = np.zeros(obj.shape)
+        V[row] = 1.0
+        expected = ALPHA * V if row < obj.n_features else 0 * V
+        np.testing.assert_allclose(obj.hessp(curv, V), expected, atol=1e-13)
+
+
+# --------------------------------------------------------------------------------------
+# The line search's view of the objective
+# --------------------------------------------------------------------------------------
+@all_cases
+@all_formats
+@with_intercept
+@weighted
+def test_line_equals_value_at_moved_point(case, fmt, fit_intercept, weighted):
+    obj, _, _, _, coef = make_problem(case, fmt, np.float64, fit_intercept, weighted)
+    rng = np.random.RandomState(2)
+    D = rng.standard_normal(obj.shape)
+    Z = obj.predictor(coef)
+    line = obj.line(coef, Z, D)
+    for t in [0.0, 1.0, 0.25, 1e-3, -0.5, 3.0]:
+        expected = _value(obj, coef + t * D)
+        assert line(t) == pytest.approx(expected, rel=1e-12, abs=1e-14)
+        c_t, Z_t = line.point(t)
+        np.testing.assert_allclose(c_t, coef + t * D, rtol=1e-14, atol=1e-15)
+        np.testing.assert_allclose(Z_t, obj.predictor(coef + t * D),
+                                   rtol=1e-12, atol=1e-13)
+    assert line(0.0) == pytest.approx(obj.value(coef, Z), rel=1e-14)
+
+
+# --------------------------------------------------------------------------------------
+# X is never modified
+# --------------------------------------------------------------------------------------
+def _snapshot(X):
+    if sp.issparse(X):
+        return (X.format, X.data.copy(), X.indices.copy(), X.indptr.copy())
+    return X.copy()
+
+
+def _assert_same(X, snap):
+    if sp.issparse(X):
+        fmt, data, indices, indptr = snap
+        assert X.format == fmt
+        np.testing.assert_array_equal(X.data, data)
+        np.testing.assert_array_equal(X.indices, indices)
+        np.testing.assert_array_equal(X.indptr, indptr)
+    else:
+        np.testing.assert_array_equal(X, snap)
+        assert X.dtype == snap.dtype
+
+
+@all_cases
+@all_formats
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_methods_do_not_modify_X(case, fmt, dtype):
+    obj, X, y, _, coef = make_problem(case, fmt, dtype)
+    snap, y_copy = _snapshot(X), y.copy()
+    rng = np.random.RandomState(3)
+    V = rng.standard_normal(obj.shape).astype(dtype)
+    Z = obj.predictor(coef)
+    Z_copy = Z.copy()
+    obj.value(coef, Z)
+    obj.value_gradient(coef, Z)
+    obj.gradient(coef, Z)
+    curv = obj.curvature(coef, Z)
+    obj.hessp(curv, V)
+    obj.hessian_diag(curv)
+    obj.hessian(curv)
+    line = obj.line(coef, Z, V)
+    line(0.5)
+    line.point(0.5)
+    _assert_same(X, snap)
+    np.testing.assert_array_equal(y, y_copy)
+    # The cached prediction handed in is not modified either.
+    np.testing.assert_array_equal(Z, Z_copy)
+
+
+# --------------------------------------------------------------------------------------
+# float32
+# --------------------------------------------------------------------------------------
+@all_cases
+@all_formats
+@with_intercept
+@weighted
+def test_float32_preserves_dtype_and_matches_float64(case, fmt, fit_intercept,
+                                                      weighted):
+    obj32, X32, y32, sw, coef32 = make_problem(case, fmt, np.float32, fit_intercept,
+                                               weighted)
+    # The float64 twin on exactly the same numbers.
+    loss, k = LOSSES[case]
+    y64 = y32 if loss == "multinomial" else y32.astype(np.float64)
+    obj64 = make_objective(loss, X32.astype(np.float64), y64, sw, ALPHA,
+                           fit_intercept, k)
+    coef64 = coef32.astype(np.float64)
+
+    def close(a32, a64, rtol=1e-4):
+        a64 = np.asarray(a64)
+        scale = max(float(np.max(np.abs(a64))), 1e-30)
+        np.testing.assert_allclose(a32, a64, rtol=rtol, atol=rtol * scale)
+
+    Z32, Z64 = obj32.predictor(coef32), obj64.predictor(coef64)
+    assert Z32.dtype == np.float32
+    close(Z32, Z64, 1e-5)
+
+    assert obj32.value(coef32, Z32) == pytest.approx(obj64.value(coef64, Z64), rel=1e-5)
+    f32, g32 = obj32.value_gradient(coef32, Z32)
+    assert g32.dtype == np.float32
+    assert f32 == pytest.approx(obj64.value(coef64, Z64), rel=1e-5)
+    g = obj32.gradient(coef32, Z32)
+    assert g.dtype == np.float32
+    close(g, obj64.gradient(coef64, Z64))
+
+    curv32, curv64 = obj32.curvature(coef32, Z32), obj64.curvature(coef64, Z64)
+    assert curv32.dtype == np.float32
+    V64 = np.random.RandomState(4).standard_normal(obj32.shape)
+    V32 = V64.astype(np.float32)
+    Hv = obj32.hessp(curv32, V32)
+    assert Hv.dtype == np.float32
+    close(Hv, obj64.hessp(curv64, V32.astype(np.float64)))
+
+    H = obj32.hessian(curv32)
+    assert H.dtype == np.float32
+    close(H, obj64.hessian(curv64))
+    d = obj32.hessian_diag(curv32)
+    assert d.dtype == np.float32
+    close(d, obj64.hessian_diag(curv64))
+
+    line32 = obj32.line(coef32, Z32, V32)
+    line64 = obj64.line(coef64, Z64, V32.astype(np.float64))
+    for t in [0.0, 0.5, 1.0]:
+        assert line32(t) == pytest.approx(line64(t), rel=1e-5)
+        c_t, Z_t = line32.point(t)
+        assert c_t.dtype == np.float32 and Z_t.dtype == np.float32
+
+
+# --------------------------------------------------------------------------------------
+# Sample weights: integer weights are repeated rows, a zero weight a dropped row
+# --------------------------------------------------------------------------------------
+@all_cases
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_integer_weights_equal_repeated_rows(case, fmt):
+    loss, k = LOSSES[case]
+    rng = np.random.RandomState(5)
+    n, p = 12, 4
+    X = rng.standard_normal((n, p))
+    if loss == "squared_error":
+        y = rng.standard_normal((n, k))
+    elif loss == "binomial":
+        y = (np.arange(n) % 2).astype(float)
+    else:
+        y = np.arange(n) % k
+    sw = rng.randint(0, 4, size=n)
+    sw[0], sw[1] = 0, 3
+    rep = np.repeat(np.arange(n), sw)
+    weighted_obj = make_objective(loss, _to_format(X, fmt), y, sw, ALPHA, True, k)
+    repeated_obj = make_objective(loss, _to_format(X[rep], fmt), y[rep], None, ALPHA,
+                                  True, k)
+    coef = rng.standard_normal(weighted_obj.shape)
+    V = rng.standard_normal(weighted_obj.shape)
+    Zw, Zr = weighted_obj.predictor(coef), repeated_obj.predictor(coef)
+    assert weighted_obj.value(coef, Zw) == pytest.approx(
+        repeated_obj.value(coef, Zr), rel=1e-12)
+    np.testing.assert_allclose(weighted_obj.gradient(coef, Zw),
+                               repeated_obj.gradient(coef, Zr), rtol=1e-12, atol=1e-14)
+    cw, cr = weighted_obj.curvature(coef, Zw), repeated_obj.curvature(coef, Zr)
+    np.testing.assert_allclose(weighted_obj.hessp(cw, V), repeated_obj.hessp(cr, V),
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(weighted_obj.hessian(cw), repeated_obj.hessian(cr),
+                               rtol=1e-12, atol=1e-14)
+
+
+@all_cases
+def test_weights_are_scale_invariant_and_none_means_uniform(case):
+    obj_none, X, y, _, coef = make_problem(case, weighted=False)
+    loss, k = LOSSES[case]
+    for sw in [np.ones(N_SAMPLES), np.full(N_SAMPLES, 7.5)]:
+        obj = make_objective(loss, X, y, sw, ALPHA, True, k)
+        Z = obj.predictor(coef)
+        assert obj.value(coef, Z) == pytest.approx(_value(obj_none, coef), rel=1e-13)
+        np.testing.assert_allclose(obj.gradient(coef, Z), _gradient(obj_none, coef),
+                                   rtol=1e-12, atol=1e-15)
+
+
+# --------------------------------------------------------------------------------------
+# Numerical stability with huge raw predictions
+# --------------------------------------------------------------------------------------
+def _all_methods_finite(obj, coef):
+    """Call every method at ``coef``; everything must be finite, nothing may warn."""
+    with warnings.catch_warnings(), np.errstate(over="warn", invalid="warn",
+                                                divide="warn", under="ignore"):
+        warnings.simplefilter("error")
+        Z = obj.predictor(coef)
+        f = obj.value(coef, Z)
+        f2, g = obj.value_gradient(coef, Z)
+        g2 = obj.gradient(coef, Z)
+        curv = obj.curvature(coef, Z)
+        V = np.ones(obj.shape, dtype=obj.dtype)
+        Hv = obj.hessp(curv, V)
+        H = obj.hessian(curv)
+        d = obj.hessian_diag(curv)
+        line = obj.line(coef, Z, V)
+        values_on_line = [line(t) for t in (0.0, 0.5, 1.0, -1.0)]
+    for a in (f, f2, g, g2, curv, Hv, H, d, values_on_line):
+        assert np.all(np.isfinite(a))
+    return Z, f, g, curv
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_binomial_is_stable_at_huge_predictions(dtype, fmt):
+    # z = +-1e4: exp(z) overflows and 1 - expit(z) cancels in a naive implementation.
+    x = np.array([[1.0], [-1.0], [1.0], [-1.0]]) * 1e4
+    y = np.array([1.0, 1.0, 0.0, 0.0], dtype=dtype)
+    alpha = 0.5
+    obj = make_objective("binomial", _to_format(x.astype(dtype), fmt), y, None, alpha,
+                         True, 1)
+    coef = np.array([[1.0], [0.0]], dtype=dtype)  # w = 1, b = 0
+    Z, f, g, curv = _all_methods_finite(obj, coef)
+    np.testing.assert_array_equal(Z[:, 0], [1e4, -1e4, 1e4, -1e4])
+    # Losses 0, 1e4, 1e4, 0 (mean 5000), plus the penalty alpha / 2 * w^2.
+    assert f == pytest.approx(5000.0 + 0.5 * alpha, rel=1e-6)
+    # d/dw = mean((p_i - y_i) x_i) + alpha w = (0 + 1e4 + 1e4 + 0) / 4 + alpha;
+    # d/db = mean(p_i - y_i) = (0 - 1 + 1 + 0) / 4.
+    np.testing.assert_allclose(g[:, 0], [5000.0 + alpha, 0.0], rtol=1e-6, atol=1e-6)
+    # p (1 - p) underflows to zero at |z| = 1e4; it must not come out negative.
+    assert np.all(curv >= 0) and np.max(curv) <= 1e-30
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_multinomial_is_stable_at_huge_predictions(dtype, fmt):
+    # W = I, so Z = X: rows with one raw prediction at +1e4 and one at -1e4.
+    Zx = np.array([
+        [1e4, -1e4, 0.0],
+        [1e4, -1e4, 0.0],
+        [-1e4, 0.0, 1e4],
+        [0.0, 1e4, -1e4],
+    ])
+    y = np.array([0, 1, 1, 2])
+    alpha = 0.5
+    obj = make_objective("multinomial", _to_format(Zx.astype(dtype), fmt), y, None,
+                         alpha, True, 3)
+    coef = np.vstack([np.eye(3), np.zeros((1, 3))]).astype(dtype)
+    Z, f, g, P = _all_methods_finite(obj, coef)
+    np.testing.assert_array_equal(Z, Zx)
+    # logsumexp(z_i) - z_{i, y_i} = 1e4 - z_{i, y_i}: 0, 2e4, 1e4, 2e4.
+    assert f == pytest.approx(5e4 / 4 + 0.5 * alpha * 3, rel=1e-6)
+    expected = reference_objective("multinomial", Zx, y, np.eye(3), np.zeros(3), alpha)
+    assert f == pytest.approx(expected, rel=1e-6)
+    # The probabilities are exact 0s and 1s; each row sums to one.
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=1e-6)
+    # Gradient w.r.t. the intercepts: mean(P - onehot(y)).
+    onehot = np.eye(3)[y]
+    np.testing.assert_allclose(g[-1], (np.eye(3)[[0, 0, 2, 1]] - onehot).mean(axis=0),
+                               atol=1e-6)
