@@ -10,9 +10,11 @@ Design after LIBLINEAR's Newton solver:
   can hurt, the mix with the penalty's identity is more robust);
 - CG stops on the quadratic model ``Q(s) = g.s + s.H.s / 2`` when
   ``j (Q_j - Q_{j-1}) >= eta Q_j``, with the forcing term
-  ``eta = min(0.5, ||g||)``, which makes the outer iteration quadratic near the
-  solution (LIBLINEAR's ``sqrt(||g||)`` is only superlinear, and left the final
-  iterate visibly inexact on ill-conditioned problems at the same iteration count);
+  ``eta = min(0.5, ||g|| / ||g_0||)``: relative to the first gradient, so that it
+  does not depend on the units of y and X, and linear in ``||g||``, which makes the
+  outer iteration quadratic near the solution (LIBLINEAR's ``sqrt(||g||)`` is only
+  superlinear, and left the final iterate visibly inexact on ill-conditioned
+  problems at the same iteration count);
 - the Armijo line search shares ``X @ d`` across trials.
 """
 
@@ -20,10 +22,6 @@ import numpy as np
 
 from .._spectral import center_classes, estimate_condition_number
 from ._base import NewtonLoop
-
-
-# Forcing term exponent: eta = min(0.5, ||g||^ETA_POWER).
-ETA_POWER = 1.0
 
 
 class NewtonCGSolver(NewtonLoop):
@@ -44,7 +42,14 @@ class NewtonCGSolver(NewtonLoop):
                          random_state=random_state)
         self.max_inner = max_inner
 
+    def solve(self, objective, coef0):
+        self._g0_norm = None
+        return super().solve(objective, coef0)
+
     def direction(self, objective, coef, Z, g):
+        g_norm = float(np.linalg.norm(g))
+        if self._g0_norm is None:
+            self._g0_norm = max(g_norm, np.finfo(np.float64).tiny)
         curv = objective.curvature(coef, Z)
         M = objective.hessian_diag(curv)
         M *= 0.01
@@ -61,7 +66,7 @@ class NewtonCGSolver(NewtonLoop):
                 center_classes(z, k)
             return z
 
-        eta = min(0.5, float(np.linalg.norm(g)) ** ETA_POWER)
+        eta = min(0.5, g_norm / self._g0_norm)
         s = np.zeros_like(g)
         r = -g
         z = precondition(r)
