@@ -51,25 +51,7 @@ class HessianRegressor(MultiOutputMixin, RegressorMixin, _BaseHessianModel):
     0.492
     """
 
-    def __init__(
-        self,
-        alpha=1e-4,
-        *,
-        solver="auto",
-        fit_intercept=True,
-        tol=1e-8,
-        max_iter=100,
-        max_condition=None,
-        warm_start=False,
-        verbose=0,
-        random_state=None,
-        n_jobs=None,
-    ):
-        super().__init__(
-            alpha=alpha, solver=solver, fit_intercept=fit_intercept, tol=tol,
-            max_iter=max_iter, max_condition=max_condition, warm_start=warm_start,
-            verbose=verbose, random_state=random_state, n_jobs=n_jobs,
-        )
+    # The parameters are exactly the shared ones: ``_BaseHessianModel.__init__``.
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
