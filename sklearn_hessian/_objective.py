@@ -246,6 +246,19 @@ class _Line:
         pen = 0.5 * obj.alpha * (self._ww + 2 * t * self._wd + t * t * self._dd)
         return _sum64(values, obj.sw) + pen
 
+    @property
+    def is_quadratic(self):
+        return self.obj.loss.constant_hessian
+
+    def minimiser(self):
+        """Exact minimiser along the line for a quadratic objective (O(n k))."""
+        obj = self.obj
+        dZ = self.dZ
+        curvature = float(obj.sw @ np.einsum("ij,ij->i", dZ, dZ)) + obj.alpha * self._dd
+        slope = float(obj.sw @ np.einsum("ij,ij->i", obj.loss.gradient(obj.y, self.Z), dZ))
+        slope += obj.alpha * self._wd
+        return -slope / curvature if curvature > 0 else 1.0
+
     def point(self, t):
         """Coefficients and raw prediction at step ``t`` (no pass over X)."""
         return self.coef + t * self.D, self.Z + t * self.dZ

@@ -82,6 +82,10 @@ class NewtonLoop(Solver):
     def direction(self, objective, coef, Z, g):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def initial_step(self, line):
+        """First trial step of the line search: 1 for (quasi-)Newton directions."""
+        return 1.0
+
     def after_step(self, predicted, actual, step, f_old):
         """Hook for step-quality feedback (damping adaptation)."""
 
@@ -113,7 +117,8 @@ class NewtonLoop(Solver):
                 c, z = line.point(t)
                 return float(np.abs(objective.gradient(c, z)).sum()) < g_norm1
 
-            ls = armijo(line, f, slope, grad_norm_decreases=grad_norm_decreases, eps=eps)
+            ls = armijo(line, f, slope, grad_norm_decreases=grad_norm_decreases, eps=eps,
+                        t0=self.initial_step(line))
             if not ls.success:
                 # No step changes the objective beyond rounding: the optimum is
                 # reached to the precision of the data type. Otherwise the direction
