@@ -26,6 +26,7 @@ class _BaseHessianModel(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "max_condition": [Interval(Real, 1, None, closed="neither"), None],
+        "hessian_subsample": [Interval(Real, 0, 1, closed="right"), StrOptions({"auto"})],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
@@ -41,6 +42,7 @@ class _BaseHessianModel(BaseEstimator):
         tol=1e-8,
         max_iter=100,
         max_condition=None,
+        hessian_subsample="auto",
         warm_start=False,
         verbose=0,
         random_state=None,
@@ -52,6 +54,7 @@ class _BaseHessianModel(BaseEstimator):
         self.tol = tol
         self.max_iter = max_iter
         self.max_condition = max_condition
+        self.hessian_subsample = hessian_subsample
         self.warm_start = warm_start
         self.verbose = verbose
         self.random_state = random_state
@@ -73,6 +76,7 @@ class _BaseHessianModel(BaseEstimator):
         )
         if name == "newton":
             options["max_condition"] = self.max_condition
+            options["hessian_subsample"] = self.hessian_subsample
         return SOLVERS[name](**options)
 
     def _warm_start_coef(self, objective):

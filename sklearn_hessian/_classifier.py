@@ -85,6 +85,7 @@ class HessianClassifier(LinearClassifierMixin, _BaseHessianModel):
         tol=1e-8,
         max_iter=100,
         max_condition=None,
+        hessian_subsample="auto",
         warm_start=False,
         verbose=0,
         random_state=None,
@@ -93,7 +94,8 @@ class HessianClassifier(LinearClassifierMixin, _BaseHessianModel):
     ):
         super().__init__(
             alpha=alpha, solver=solver, fit_intercept=fit_intercept, tol=tol,
-            max_iter=max_iter, max_condition=max_condition, warm_start=warm_start,
+            max_iter=max_iter, max_condition=max_condition,
+            hessian_subsample=hessian_subsample, warm_start=warm_start,
             verbose=verbose, random_state=random_state, n_jobs=n_jobs,
         )
         self.class_weight = class_weight

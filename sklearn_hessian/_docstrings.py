@@ -38,6 +38,15 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
         corrects the Hessian. None means ``1 / (100 * eps)`` of X's dtype (about
         4.5e13 for float64, 8.4e4 for float32). Ignored by the other solvers.
 
+    hessian_subsample : "auto" or float in (0, 1], default="auto"
+        ``"newton"`` only: fraction of the samples its first Hessian is built on,
+        growing fourfold each iteration up to all of them (the gradient is always
+        exact, and the final iterations use the full Hessian, so the accuracy is
+        unchanged). ``"auto"`` uses ``max(50 d, 4096)`` rows when that is less than
+        half the samples (d: Hessian columns), else all; never for least squares.
+        1.0 always builds the full Hessian. The rows are drawn with
+        ``random_state`` (a fixed seed when None, so fits are reproducible).
+
     warm_start : bool, default=False
         Start from the previous solution when refitting data of the same shape.
 
