@@ -15,9 +15,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel
 from ._docstrings import COMMON_ATTRIBUTES, COMMON_PARAMETERS
+from .inference import _InferenceMixin
 
 
-class HessianClassifier(LinearClassifierMixin, _BaseHessianModel):
+class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianModel):
     """Logistic regression with L2 penalty, fitted by second-order methods.
 
     Minimises ``sum_i s_i * logloss_i / sum_i s_i + alpha / 2 * ||W||^2`` (weighted
@@ -158,7 +159,11 @@ class HessianClassifier(LinearClassifierMixin, _BaseHessianModel):
         # itself a separating hyperplane: the unpenalised log-loss then has no
         # finite minimiser, and the coefficients only grew until the gradient test
         # passed. The fit is usable but its scale is arbitrary: say so.
-        correct = self.predict(X) == y
+        # X is already validated (an array): score it directly, as predict would
+        # re-validate it and warn about the feature names it no longer has.
+        scores = np.asarray(X @ self.coef_.T) + self.intercept_
+        index = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(1)
+        correct = self.classes_[index] == y
         if sample_weight is not None:
             correct |= sample_weight == 0
         if np.all(correct):

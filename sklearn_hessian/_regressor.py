@@ -6,9 +6,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel
 from ._docstrings import COMMON_ATTRIBUTES, COMMON_PARAMETERS
+from .inference import _InferenceMixin
 
 
-class HessianRegressor(MultiOutputMixin, RegressorMixin, _BaseHessianModel):
+class HessianRegressor(
+    _InferenceMixin, MultiOutputMixin, RegressorMixin, _BaseHessianModel
+):
     """Linear least squares with L2 penalty, fitted by second-order methods.
 
     Minimises ``sum_i s_i * ||y_i - x_i W - b||^2 / 2 / sum_i s_i + alpha / 2 *

@@ -113,6 +113,22 @@ def _pinv_small(S):
     return (V[:, keep] / lam[keep]) @ V[:, keep].T
 
 
+def eliminate_intercepts(H, n_intercept):
+    """``(A - U S^+ U^T, U, S^+, U S^+)`` for ``H = [[A, U], [U^T, S]]``.
+
+    The Schur complement is the Hessian of the coefficients with the (last
+    ``n_intercept``) intercepts profiled out; without intercepts it is ``H``.
+    """
+    nb = n_intercept
+    if not nb:
+        return H, None, None, None
+    A, U, S = H[:-nb, :-nb], H[:-nb, -nb:], H[-nb:, -nb:]
+    S_pinv = _pinv_small(S)
+    US = U @ S_pinv
+    A = A - US @ U.T
+    return 0.5 * (A + A.T), U, S_pinv, US
+
+
 class _NewtonSystem:
     """Solves ``H x = G`` with the intercepts eliminated first.
 
@@ -127,15 +143,8 @@ class _NewtonSystem:
     """
 
     def __init__(self, H, n_intercept, max_condition, mu):
-        nb = self.nb = n_intercept
-        if nb:
-            A, self.U, S = H[:-nb, :-nb], H[:-nb, -nb:], H[-nb:, -nb:]
-            self.S_pinv = _pinv_small(S)
-            self.US = self.U @ self.S_pinv
-            A = A - self.US @ self.U.T
-            A = 0.5 * (A + A.T)
-        else:
-            A = H
+        self.nb = n_intercept
+        A, self.U, self.S_pinv, self.US = eliminate_intercepts(H, n_intercept)
         self.fact = _Factorization(A, max_condition, mu)
         self.corrected = self.fact.corrected
 
