@@ -37,10 +37,10 @@ with ``S - p`` degrees of freedom (``n_groups - 1`` for ``kind="cluster"``).
 Classification uses the normal distribution.
 
 *Sandwiches.* ``HC0 = G M G`` with ``G`` the inverse Hessian and
-``M = sum_i s_i g_i g_i^T`` over per-sample scores ``g_i``; ``HC1 = HC0 * S / (S -
-p)`` for both estimators (statsmodels applies this factor for OLS but not for its
-likelihood models such as ``Logit``, ``MNLogit`` or ``GLM``, whose ``HC1`` equals
-their ``HC0``). ``cluster`` sums the weighted scores within each group and applies
+``M = sum_i s_i g_i g_i^T`` over per-sample scores ``g_i``. ``HC1`` follows
+statsmodels: ``HC0 * S / (S - p)`` for least squares (as its ``OLS``), and equal to
+``HC0`` for the logistic models (as its ``Logit``, ``MNLogit`` and ``GLM``, which
+apply no small-sample factor to likelihood sandwiches). ``cluster`` sums the weighted scores within each group and applies
 statsmodels' (and Stata's) correction ``G/(G-1) * (S-1)/(S-p)``.
 
 *Multinomial.* The coefficients are symmetric (they sum to zero over classes); the
@@ -432,7 +432,7 @@ def _compute(est, X, y, sample_weight, kind, groups, reference_class):
     else:
         bread = ctx.to_full(G)  # internal order, all m * k coefficients
         cov = bread @ ctx.meat() @ bread
-        if kind == "HC1":
+        if kind == "HC1" and not ctx.classifier:
             cov *= S / (S - rank)
         elif kind == "cluster":
             ng = ctx.n_groups
@@ -738,7 +738,8 @@ X : {array-like, sparse matrix} of shape (n_samples, n_features)
             ``"hessian"``: inverse Hessian of the log-likelihood (times the
             residual variance for the regressor). ``"HC0"``: sandwich
             ``G (sum_i s_i g_i g_i^T) G`` with per-sample scores ``g_i``;
-            ``"HC1"``: HC0 times ``S / (S - p)``. ``"cluster"``: scores summed
+            ``"HC1"``: for the regressor HC0 times ``S / (S - p)``, for the
+            classifier HC0 itself (statsmodels' conventions for OLS and Logit). ``"cluster"``: scores summed
             within each group of ``groups``, times ``G/(G-1) (S-1)/(S-p)``.
         groups : array-like of shape (n_samples,), default=None
             Cluster labels for ``kind="cluster"``.
