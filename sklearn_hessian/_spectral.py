@@ -5,7 +5,6 @@ from scipy.linalg import eigh_tridiagonal, eigvalsh
 
 # Above this many coefficients the Hessian is not formed just to report its
 # condition number; a short Lanczos run on Hessian-vector products estimates it.
-_DENSE_CONDITION_MAX_SIZE = 1500
 _LANCZOS_STEPS = 20
 
 
@@ -77,15 +76,20 @@ def lanczos_extremes(matvec, v0, n_steps=_LANCZOS_STEPS):
 def estimate_condition_number(objective, coef, Z, random_state=0):
     """Condition number of the objective's Hessian at ``coef``.
 
-    Exact (from the eigenvalues) when the Hessian is small enough to form,
-    otherwise a Lanczos estimate. For the multinomial loss the class-symmetry
+    Exact (from the eigenvalues) when forming the Hessian costs less than a
+    Lanczos run, otherwise a Lanczos estimate. For the multinomial loss the class-symmetry
     directions, along which the objective is flat by construction, are left out.
     """
     curv = objective.curvature(coef, Z)
     k = objective.k
-    if objective.size <= _DENSE_CONDITION_MAX_SIZE or (
-        objective.loss.shared_hessian and objective.shape[0] <= _DENSE_CONDITION_MAX_SIZE
-    ):
+    # Whichever is cheaper: forming the Hessian (n d^2 flops plus d^3 for its
+    # eigenvalues), or the Hessian-vector products of a Lanczos run (two passes
+    # over X each). The estimate must not cost a sizeable part of the fit.
+    d = objective.shape[0] * (1 if objective.loss.shared_hessian else k)
+    nnz = objective.X.nnz if hasattr(objective.X, "nnz") else objective.X.size
+    dense_cost = objective.n_samples * d * d + d**3
+    lanczos_cost = _LANCZOS_STEPS * 4 * nnz * k
+    if dense_cost <= lanczos_cost:
         H = objective.hessian(curv, dtype=np.float64)
         if objective.class_symmetric:
             shift = np.trace(H) / H.shape[0]
