@@ -38,6 +38,7 @@ from scipy.linalg.lapack import dpocon
 
 from .._spectral import center_classes, condition_from_eigenvalues, deflate_class_symmetry
 from ._base import NewtonLoop
+from .newton_cg import preconditioned_cg
 
 _EPS = np.finfo(np.float64).eps
 
@@ -159,18 +160,21 @@ class _NewtonSystem:
         return np.vstack([xW, xb])
 
 
-def initial_hessian_fraction(hessian_subsample, n_samples, size, constant_hessian):
+def initial_hessian_fraction(hessian_subsample, n_samples, size, constant_hessian,
+                             preconditioner=False):
     """Fraction of the samples the first Hessian is built on.
 
     ``"auto"``: enough rows for a sub-sampled Hessian accurate to ~15%
     (``max(50 size, 4096)`` rows, its relative error being about
-    ``sqrt(size / rows)``), or all of them when that is half the data or more,
-    and always all of them for least squares, whose one Hessian is reused.
+    ``sqrt(size / rows)``); as a CG preconditioner (``preconditioner=True``) a
+    rougher one does, ``max(5 size, 4096)`` rows. All the rows when that is half
+    the data or more, and always for least squares, whose one Hessian is reused.
     """
     if hessian_subsample == "auto":
         if constant_hessian:
             return 1.0
-        frac = max(50 * size, 4096) / max(n_samples, 1)
+        rows = max((5 if preconditioner else 50) * size, 4096)
+        frac = rows / max(n_samples, 1)
         return 1.0 if frac >= 0.5 else frac
     return float(hessian_subsample)
 
@@ -184,6 +188,10 @@ class NewtonSolver(NewtonLoop):
     the solution a Hessian accurate to 15% costs a few iterations of linear
     convergence instead of quadratic, for a tenth of the work. The final
     iterations always use the full Hessian, so the accuracy is that of Newton.
+    For the multinomial loss, whose full Hessian costs K^2 sandwich products, the
+    sub-sampled Hessian instead preconditions CG on the exact Hessian-vector
+    products (a few per step), which makes every step an exact Newton step to
+    the forcing tolerance without ever forming the full Hessian.
 
     Parameters
     ----------
@@ -197,6 +205,7 @@ class NewtonSolver(NewtonLoop):
 
     name = "newton"
     HESSIAN_GROWTH = 4.0
+    MAX_REFINE = 50  # CG iterations per step with a sub-sampled preconditioner
     reuse_hessian = True
     # Below this many Hessian columns a rebuild costs about a gradient pass, and
     # the extra iterations of a reused Hessian cost more than they save.
@@ -220,12 +229,19 @@ class NewtonSolver(NewtonLoop):
         self._mu_changed = False
         self._model_good = False
         self._fact_full = False
+        self._g0_norm = None
+        self._n_cg = 0
         self._fact_constant = objective.loss.constant_hessian
         size = objective.shape[0] * (1 if objective.loss.shared_hessian else objective.k)
         self._size = size
+        # For the multinomial loss the Hessian has K^2 blocks and forming it all
+        # is the trap: the sub-sample only preconditions CG on the exact Hessian.
+        # For one output the growing sub-sample is cheaper (SYRK beats the
+        # memory-bound Hessian-vector products there).
+        self._refine = not objective.loss.diagonal_curvature
         self._fraction = initial_hessian_fraction(
             self.hessian_subsample, objective.n_samples, size,
-            objective.loss.constant_hessian,
+            objective.loss.constant_hessian, preconditioner=self._refine,
         )
         # Reproducible by default: a fixed seed unless the caller gave one.
         seed = 0 if self.random_state is None else self.random_state
@@ -248,7 +264,8 @@ class NewtonSolver(NewtonLoop):
             if self._fraction < 1.0:
                 n = objective.n_samples
                 rows = np.flatnonzero(self._rng.random_sample(n) < self._fraction)
-                self._fraction = min(1.0, self._fraction * self.HESSIAN_GROWTH)
+                if not self._refine:
+                    self._fraction = min(1.0, self._fraction * self.HESSIAN_GROWTH)
             # Only steps from the full Hessian certify the point they lead to.
             self.exact_steps = self._fact_full = rows is None
             H = objective.hessian(curv, dtype=np.float64, rows=rows)
@@ -268,7 +285,31 @@ class NewtonSolver(NewtonLoop):
             center_classes(G, k)
         # The shared Hessian (squared error) acts on the (size, k) matrix: one
         # factorisation, every target. Otherwise it acts on the flat vector.
-        G2 = G if objective.loss.shared_hessian else G.reshape(-1, 1)
+        shared = objective.loss.shared_hessian
+        if self._g0_norm is None:
+            self._g0_norm = max(float(np.linalg.norm(G)), np.finfo(np.float64).tiny)
+        if self._refine and not self._fact_full and not reuse:
+            # A sub-sampled Hessian as the preconditioner of CG on the exact
+            # Hessian (two passes over X per product): a few products make the
+            # step an exact Newton step to the forcing tolerance, and the full
+            # Hessian is never formed.
+            fact, dtype = self._fact, objective.dtype
+
+            def precondition(R):
+                R2 = R.astype(np.float64)
+                if objective.class_symmetric:
+                    center_classes(R2, k)
+                out = fact.solve(R2 if shared else R2.reshape(-1, 1))
+                return out.reshape(R.shape).astype(dtype, copy=False)
+
+            eta = min(0.5, float(np.linalg.norm(G)) / self._g0_norm)
+            D, self._n_cg = preconditioned_cg(
+                lambda V: objective.hessp(curv, V), g, precondition, eta,
+                self.MAX_REFINE, curvature_scale=float(np.max(np.diag(self._H))),
+            )
+            self._dHd = -float(np.vdot(g, D))
+            return D
+        G2 = G if shared else G.reshape(-1, 1)
         D2 = -self._fact.solve(G2)
         self._dHd = float(np.vdot(D2, self._H @ D2))
         return D2.reshape(G.shape).astype(objective.dtype, copy=False)
@@ -296,7 +337,7 @@ class NewtonSolver(NewtonLoop):
     def _extra_log(self):
         parts = []
         if not self._fact_full:
-            parts.append("sub-sampled Hessian")
+            parts.append("sub-sampled Hessian" + (f", cg {self._n_cg}" if self._n_cg else ""))
         elif not self.exact_steps:
             parts.append("Hessian reused")
         if self._fact is not None and self._fact.corrected:

@@ -24,6 +24,45 @@ from .._spectral import center_classes, estimate_condition_number
 from ._base import NewtonLoop
 
 
+def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale):
+    """Approximately solve ``H s = -g`` by preconditioned conjugate gradients.
+
+    Stops on LIBLINEAR's quadratic-model rule ``j (Q_j - Q_{j-1}) >= eta Q_j``
+    with ``Q(s) = g.s + s.H.s / 2``, after ``max_iter`` iterations, or on flat
+    curvature (``p.H.p <= 1e-14 p.p curvature_scale``), where it keeps what it has
+    (the preconditioned gradient if nothing yet). Returns ``(s, iterations)``.
+    """
+    s = np.zeros_like(g)
+    r = -g
+    z = precondition(r)
+    p = z.copy()
+    rz = float(np.vdot(r, z))
+    Q = 0.0
+    n_cg = 0
+    for n_cg in range(1, max_iter + 1):
+        Hp = hessp(p)
+        pHp = float(np.vdot(p, Hp))
+        if not pHp > 1e-14 * float(np.vdot(p, p)) * curvature_scale:
+            if n_cg == 1:
+                s = z
+            break
+        a = rz / pHp
+        s += a * p
+        r -= a * Hp
+        newQ = -0.5 * (float(np.vdot(r, s)) - float(np.vdot(g, s)))
+        if not (newQ <= 0 and newQ - Q <= 0):
+            break
+        if n_cg * (newQ - Q) >= eta * newQ:
+            break
+        Q = newQ
+        z = precondition(r)
+        rz_new = float(np.vdot(r, z))
+        p *= rz_new / rz
+        p += z
+        rz = rz_new
+    return s, n_cg
+
+
 class NewtonCGSolver(NewtonLoop):
     """Truncated Newton with preconditioned CG (see module docstring).
 
@@ -67,37 +106,10 @@ class NewtonCGSolver(NewtonLoop):
             return z
 
         eta = min(0.5, g_norm / self._g0_norm)
-        s = np.zeros_like(g)
-        r = -g
-        z = precondition(r)
-        p = z.copy()
-        rz = float(np.vdot(r, z))
-        Q = 0.0
-        n_cg = 0
-        for n_cg in range(1, self.max_inner + 1):
-            Hp = objective.hessp(curv, p)
-            pHp = float(np.vdot(p, Hp))
-            if not pHp > 1e-14 * float(np.vdot(p, p)) * M_max:
-                # Flat (or, by rounding, negative) curvature along p: keep what we
-                # have; on the first step that is the preconditioned gradient.
-                if n_cg == 1:
-                    s = z
-                break
-            a = rz / pHp
-            s += a * p
-            r -= a * Hp
-            newQ = -0.5 * (float(np.vdot(r, s)) - float(np.vdot(g, s)))
-            if not (newQ <= 0 and newQ - Q <= 0):
-                break
-            if n_cg * (newQ - Q) >= eta * newQ:
-                break
-            Q = newQ
-            z = precondition(r)
-            rz_new = float(np.vdot(r, z))
-            p *= rz_new / rz
-            p += z
-            rz = rz_new
-        self._n_cg = n_cg
+        s, self._n_cg = preconditioned_cg(
+            lambda v: objective.hessp(curv, v), g, precondition, eta, self.max_inner,
+            curvature_scale=M_max,
+        )
         return s
 
     def _extra_log(self):
