@@ -2,7 +2,14 @@
 second-order (Hessian-based) optimisation."""
 
 from ._classifier import HessianClassifier
+from ._cv import HessianClassifierCV, HessianRegressorCV
 from ._regressor import HessianRegressor
 from ._version import __version__
 
-__all__ = ["HessianClassifier", "HessianRegressor", "__version__"]
+__all__ = [
+    "HessianClassifier",
+    "HessianClassifierCV",
+    "HessianRegressor",
+    "HessianRegressorCV",
+    "__version__",
+]
