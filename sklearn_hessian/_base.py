@@ -96,7 +96,8 @@ class _BaseHessianModel(BaseEstimator):
     def _solve(self, loss_name, X, y, sample_weight, n_outputs):
         """Run the chosen solver; return coefficients of shape (p + fi, k)."""
         objective = make_objective(
-            loss_name, X, y, sample_weight, self.alpha, self.fit_intercept, n_outputs
+            loss_name, X, y, sample_weight, self.alpha, self.fit_intercept, n_outputs,
+            n_jobs=self.n_jobs,
         )
         name = self.solver
         if name == "auto":
@@ -104,7 +105,10 @@ class _BaseHessianModel(BaseEstimator):
                 X, n_outputs, self.fit_intercept, objective.loss.shared_hessian
             )
         solver = self._make_solver(name)
-        result = solver.solve(objective, self._warm_start_coef(objective))
+        try:
+            result = solver.solve(objective, self._warm_start_coef(objective))
+        finally:
+            objective.close()
         if not result.converged:
             detail = f" ({result.message})" if result.message else ""
             warnings.warn(

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk, ssyrk
 
+from ._linesearch import RowBlocks
 from ._losses import BinomialLoss, HalfSquaredError, MultinomialLoss, _sum64
 
 # Rows per block when a temporary proportional to a block of X is needed, so that the
@@ -85,7 +86,8 @@ class LinearObjective:
         ``k``: number of columns of the raw prediction.
     """
 
-    def __init__(self, loss, X, y, sample_weight, alpha, fit_intercept, n_outputs):
+    def __init__(self, loss, X, y, sample_weight, alpha, fit_intercept, n_outputs,
+                 n_jobs=None):
         self.loss = loss
         self.X = X
         self.y = y
@@ -106,6 +108,13 @@ class LinearObjective:
         # Symmetric multinomial: shifting every class's coefficients of one row by
         # the same amount leaves the loss unchanged.
         self.class_symmetric = isinstance(loss, MultinomialLoss)
+        # Line-search trials are summed over these blocks (in parallel when
+        # n_jobs > 1); release the threads with close().
+        self.row_blocks = RowBlocks(n, n_jobs)
+
+    def close(self):
+        """Release the line search's threads, if any."""
+        self.row_blocks.close()
 
     # -- coefficients -----------------------------------------------------------------
     def zeros(self):
@@ -251,9 +260,13 @@ class _Line:
 
     def __call__(self, t):
         obj = self.obj
-        values = obj.loss.line_value(obj.y, self.Z, self.dZ, t)
+
+        def part(rows):
+            values = obj.loss.line_value(obj.y[rows], self.Z[rows], self.dZ[rows], t)
+            return _sum64(values, obj.sw[rows])
+
         pen = 0.5 * obj.alpha * (self._ww + 2 * t * self._wd + t * t * self._dd)
-        return _sum64(values, obj.sw) + pen
+        return obj.row_blocks.sum(part) + pen
 
     @property
     def is_quadratic(self):
@@ -280,13 +293,16 @@ _LOSSES = {
 }
 
 
-def make_objective(loss_name, X, y, sample_weight, alpha, fit_intercept, n_outputs):
+def make_objective(loss_name, X, y, sample_weight, alpha, fit_intercept, n_outputs,
+                   n_jobs=None):
     """Build the objective for an encoded target.
 
     ``loss_name`` is ``"squared_error"`` (``y`` of shape (n, n_outputs) floats),
     ``"binomial"`` (``y`` in {0, 1}, ``n_outputs=1``) or ``"multinomial"`` (``y``
-    integer class indices, ``n_outputs`` classes).
+    integer class indices, ``n_outputs`` classes). ``n_jobs`` > 1 evaluates
+    line-search trials on that many threads.
     """
     return LinearObjective(
-        _LOSSES[loss_name](), X, y, sample_weight, alpha, fit_intercept, n_outputs
+        _LOSSES[loss_name](), X, y, sample_weight, alpha, fit_intercept, n_outputs,
+        n_jobs=n_jobs,
     )

@@ -210,3 +210,16 @@ def test_regressor_shapes(solver):
     assert reg2.predict(X).shape == (50, 2)
     no_intercept = HessianRegressor(solver=solver, fit_intercept=False).fit(X, y)
     assert no_intercept.intercept_ == 0.0
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_parallel_line_search_gives_identical_coefficients(solver):
+    # More than two blocks of 65,536 rows, so the threads really split the trials.
+    rng = np.random.RandomState(8)
+    X = rng.randn(140_000, 4)
+    y = np.digitize(X @ [1.0, -1.0, 0.5, 0.0] + rng.logistic(size=140_000), [-1, 1])
+    serial = HessianClassifier(solver=solver, max_iter=30).fit(X, y)
+    threaded = HessianClassifier(solver=solver, max_iter=30, n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(serial.coef_, threaded.coef_)
+    np.testing.assert_array_equal(serial.intercept_, threaded.intercept_)
+    assert serial.n_iter_ == threaded.n_iter_
