@@ -1,12 +1,14 @@
 """HessianClassifierCV / HessianRegressorCV, GridSearchCV and joblib backends."""
 
+import sys
 import time
 import warnings
+from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import joblib
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 from sklearn.linear_model import LogisticRegressionCV
@@ -174,6 +176,31 @@ def test_matches_logistic_regression_cv_within_the_grid(cancer, scoring):
     )
     assert abs(ours.best_index_ - theirs) <= 1
     # Same per-fold models up to the solvers' tolerance: close mean scores.
+    np.testing.assert_allclose(
+        ours.cv_results_["mean_test_score"], lrcv.scores_.mean(axis=0).ravel(),
+        rtol=1e-3,
+    )
+
+
+def test_matches_logistic_regression_cv_on_a9a():
+    # Sparse, 32,561 x 123: the folds run newton-cg (ours) and newton-cholesky.
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _helpers import shared_data
+
+    X, y = shared_data("a9a")
+    folds = list(StratifiedKFold(3, shuffle=True, random_state=0).split(X, y))
+    n_train = np.mean([len(train) for train, _ in folds])
+    alphas = np.geomspace(1e-2, 1e-7, 6)
+    Cs = 1 / (alphas * n_train)
+    ours = HessianClassifierCV(alphas=alphas, cv=folds, scoring="neg_log_loss").fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        lrcv = LogisticRegressionCV(
+            Cs=Cs, cv=folds, scoring="neg_log_loss", solver="newton-cholesky",
+            tol=1e-8, max_iter=1000, l1_ratios=(0.0,), use_legacy_attributes=False,
+        ).fit(X, y)
+    theirs = int(np.argmin(np.abs(np.log(Cs / lrcv.C_))))
+    assert abs(ours.best_index_ - theirs) <= 1
     np.testing.assert_allclose(
         ours.cv_results_["mean_test_score"], lrcv.scores_.mean(axis=0).ravel(),
         rtol=1e-3,
