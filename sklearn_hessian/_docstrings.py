@@ -15,9 +15,10 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
           preconditioned conjugate gradients; never forms the Hessian, for sparse or
           wide data.
         - ``"lbfgs"``: quasi-Newton with rank-2 inverse-Hessian updates.
-        - ``"auto"``: ``"newton"`` for dense X with at most 1024 Hessian columns
-          (``(n_features + fit_intercept) * n_classes`` for the multinomial loss),
-          ``"newton-cg"`` otherwise. The choice is stored in ``solver_``.
+        - ``"auto"``: ``"newton"`` when the Hessian has at most 1024 columns
+          (``(n_features + fit_intercept) * n_classes`` for the multinomial loss)
+          and X is dense or sparse with at least 5% non-zeros, ``"newton-cg"``
+          otherwise. The choice is stored in ``solver_``.
 
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.

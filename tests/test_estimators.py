@@ -85,7 +85,11 @@ def test_sparse_and_dense_agree(solver):
 def test_auto_rule():
     X, y = make_classification(n_samples=100, n_features=20, random_state=0)
     assert HessianClassifier().fit(X, y).solver_ == "newton"
-    assert HessianClassifier().fit(sp.csr_matrix(X), y).solver_ == "newton-cg"
+    X_sparse = sp.random(300, 200, density=0.02, format="csr", random_state=0)
+    y_sparse = np.arange(300) % 2
+    assert HessianClassifier().fit(X_sparse, y_sparse).solver_ == "newton-cg"
+    # dense enough (as a9a): forming the Hessian pays
+    assert HessianClassifier().fit(sp.csr_matrix(X), y).solver_ == "newton"
     wide = np.random.RandomState(0).randn(50, AUTO_NEWTON_MAX_SIZE)
     assert HessianRegressor().fit(wide, np.arange(50.0)).solver_ == "newton-cg"
     # multinomial: the Hessian has (p + 1) * K columns
