@@ -1,6 +1,7 @@
 """scikit-learn estimators for linear and logistic models fitted with
 second-order (Hessian-based) optimisation."""
 
+from ._base import VersionMismatchWarning
 from ._classifier import HessianClassifier
 from ._cv import HessianClassifierCV, HessianRegressorCV
 from ._regressor import HessianRegressor
@@ -11,5 +12,6 @@ __all__ = [
     "HessianClassifierCV",
     "HessianRegressor",
     "HessianRegressorCV",
+    "VersionMismatchWarning",
     "__version__",
 ]

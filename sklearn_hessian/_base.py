@@ -4,16 +4,99 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from ._objective import make_objective
+from ._version import __version__
 from .solvers import SOLVERS, choose_solver
 
 _ACCEPT_SPARSE = ["csr", "csc"]
 _DTYPES = [np.float64, np.float32]
+
+
+class VersionMismatchWarning(UserWarning):
+    """A model is unpickled under another sklearn_hessian version than it was
+    pickled with: it may predict differently or fail; refit it, or load it with
+    the version in the message.
+
+    Attributes
+    ----------
+    estimator_name : str
+    original_version : str
+        The version that pickled the model (``"unknown"`` for pickles written
+        before versions were recorded).
+    current_version : str
+    """
+
+    def __init__(self, *, estimator_name, original_version, current_version):
+        self.estimator_name = estimator_name
+        self.original_version = original_version
+        self.current_version = current_version
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from "
+            f"sklearn_hessian version {self.original_version} when using version "
+            f"{self.current_version}. This might lead to breaking code or invalid "
+            "results. Use at your own risk."
+        )
+
+
+def _check_numeric_target(estimator, y):
+    """Reject string targets with a message that names them (regressors only).
+
+    scikit-learn's ``y_numeric`` converts object arrays inside its own validation
+    (failing with numpy's "could not convert string to float") and passes string
+    arrays through; either way the error would not say that y is the problem.
+    Arrays without strings (numbers, pandas' missing values) are left to
+    ``validate_data``.
+    """
+    if sp.issparse(y):
+        return
+    y_arr = np.asarray(y)
+    kind = y_arr.dtype.kind
+    if kind in "US" or (
+        kind == "O" and any(isinstance(v, (str, bytes)) for v in y_arr.flat)
+    ):
+        try:
+            y_arr.astype(np.float64)
+        except (TypeError, ValueError):
+            example = next(
+                (v for v in y_arr.flat if isinstance(v, (str, bytes, np.str_))),
+                y_arr.flat[0],
+            )
+            raise ValueError(
+                f"{type(estimator).__name__} needs a numeric target y, but y "
+                f"contains non-numeric values such as {str(example)!r} (dtype "
+                f"{y_arr.dtype}); for class labels use HessianClassifier."
+            ) from None
+
+
+def _check_scale(estimator, A, name):
+    """Refuse values whose squares, summed over the samples, overflow A's dtype.
+
+    Such values overflow the objective and its Hessian (inf, then NaN) inside the
+    solvers; say what to do instead. One pass over the stored values.
+    """
+    values = A.data if sp.issparse(A) else A
+    if values.size == 0:
+        return
+    # max and min rather than max(abs(.)): no temporary the size of X.
+    largest = max(abs(float(np.max(values))), abs(float(np.min(values))))
+    limit = float(np.finfo(A.dtype).max)
+    if largest * largest * A.shape[0] > limit:  # Python floats: inf, no warning
+        raise ValueError(
+            f"{name} has values up to {largest:.3g}: their squares summed over "
+            f"{A.shape[0]} samples overflow {A.dtype} (largest {limit:.3g}). Scale "
+            + ("X (e.g. with StandardScaler)" if name == "X"
+               else "y (e.g. divide it by its standard deviation)")
+            + f" before fitting {type(estimator).__name__}"
+            + (", or pass float64 data." if A.dtype == np.float32 else ".")
+        )
 
 
 class _BaseHessianModel(BaseEstimator):
@@ -63,9 +146,16 @@ class _BaseHessianModel(BaseEstimator):
     def _check_sample_weight(self, sample_weight, X):
         if sample_weight is None:
             return None
-        return _check_sample_weight(
+        sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
+        with np.errstate(over="ignore"):
+            total = np.sum(sample_weight, dtype=np.float64)
+        if not np.isfinite(total):
+            # The objective is a weighted mean: only the weights' ratios matter.
+            # Weights whose sum overflows would zero every normalised weight.
+            sample_weight = sample_weight / np.max(sample_weight)
+        return sample_weight
 
     def _make_solver(self, name):
         options = dict(
@@ -95,6 +185,9 @@ class _BaseHessianModel(BaseEstimator):
 
     def _solve(self, loss_name, X, y, sample_weight, n_outputs):
         """Run the chosen solver; return coefficients of shape (p + fi, k)."""
+        _check_scale(self, X, "X")
+        if loss_name == "squared_error":
+            _check_scale(self, y, "y")
         objective = make_objective(
             loss_name, X, y, sample_weight, self.alpha, self.fit_intercept, n_outputs,
             n_jobs=self.n_jobs,
@@ -129,6 +222,27 @@ class _BaseHessianModel(BaseEstimator):
         W = np.ascontiguousarray(coef[:p].T)
         b = coef[p].copy() if self.fit_intercept else np.zeros(coef.shape[1], coef.dtype)
         return W, b
+
+    def __getstate__(self):
+        # Record the version, beside scikit-learn's own handling (it adds
+        # ``_sklearn_version`` to the states of its own estimators only). A copy:
+        # object.__getstate__ may return the instance's __dict__ itself.
+        state = dict(super().__getstate__())
+        state["_sklearn_hessian_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        version = state.pop("_sklearn_hessian_version", "unknown")
+        if version != __version__:
+            warnings.warn(
+                VersionMismatchWarning(
+                    estimator_name=type(self).__name__,
+                    original_version=version,
+                    current_version=__version__,
+                )
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -4,7 +4,9 @@ import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel
+from ._base import (
+    _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel, _check_numeric_target,
+)
 from ._docstrings import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from .inference import _InferenceMixin
 
@@ -75,6 +77,7 @@ class HessianRegressor(
         self : HessianRegressor
             The fitted estimator.
         """
+        _check_numeric_target(self, y)
         X, y = validate_data(
             self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES,
             multi_output=True, y_numeric=True,

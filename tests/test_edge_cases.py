@@ -1,0 +1,246 @@
+"""Numerical edge cases: each gives the optimum of a float64 reference (our
+"newton" at tol=1e-12, or scikit-learn) or a clear warning; never NaN, never a
+silent RuntimeWarning from an overflow."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from _helpers import objective_value
+from sklearn_hessian import HessianClassifier, HessianRegressor
+
+SOLVERS = ["newton", "newton-cg", "lbfgs"]
+
+
+def _fit(est, X, y, **kw):
+    """Fit, returning the warnings; a RuntimeWarning (overflow, NaN) fails."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y, **kw)
+    runtime = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert not runtime, runtime
+    assert np.all(np.isfinite(est.coef_)) and np.all(np.isfinite(est.intercept_))
+    return [w for w in caught if w.category is ConvergenceWarning]
+
+
+def _reference(Estimator, X, y, alpha, **params):
+    return Estimator(alpha=alpha, solver="newton", tol=1e-12, **params).fit(
+        np.asarray(X, dtype=np.float64), y
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Separable data without penalty
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_separable_without_penalty_warns_with_finite_coefficients(solver, n_classes,
+                                                                  dtype):
+    rng = np.random.RandomState(0)
+    X = rng.randn(150, 3).astype(dtype)
+    y = np.digitize(X[:, 0], [-0.5, 0.5][: n_classes - 1])
+    clf = HessianClassifier(alpha=0, solver=solver, max_iter=50)
+    caught = _fit(clf, X, y)
+    assert any("separable" in str(w.message) or "did not converge" in str(w.message)
+               for w in caught)
+    assert clf.score(X, y) == 1.0
+    proba = clf.predict_proba(X)
+    assert proba.dtype == dtype and np.all(np.isfinite(proba))
+
+
+# --------------------------------------------------------------------------------------
+# Duplicated and constant columns
+# --------------------------------------------------------------------------------------
+def _with_duplicated_and_constant_columns(seed=1, n=300):
+    rng = np.random.RandomState(seed)
+    Z = rng.randn(n, 4)
+    X = np.column_stack([Z, Z[:, 0], np.full(n, 3.0)])  # col 4 = col 0, col 5 constant
+    return Z, X
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_duplicated_and_constant_columns_classifier(solver, n_classes):
+    Z, X = _with_duplicated_and_constant_columns()
+    rng = np.random.RandomState(2)
+    y = np.digitize(Z @ [1.0, -1.0, 0.5, 0.0] + rng.logistic(size=len(Z)),
+                    [-0.5, 0.5][: n_classes - 1])
+    alpha = 1e-3
+    clf = HessianClassifier(alpha=alpha, solver=solver)
+    assert not _fit(clf, X, y)
+    sk = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10_000).fit(X, y)
+    F, F_sk = objective_value(clf, X, y, alpha), objective_value(sk, X, y, alpha)
+    assert F <= F_sk + 1e-10
+    np.testing.assert_allclose(clf.predict_proba(X), sk.predict_proba(X), atol=1e-5)
+    # The penalty splits the duplicated weight equally and zeroes the constant one.
+    np.testing.assert_allclose(clf.coef_[:, 0], clf.coef_[:, 4], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(clf.coef_[:, 5], 0, atol=1e-6)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("alpha", [0.0, 1e-3])
+def test_duplicated_and_constant_columns_regressor(solver, alpha):
+    Z, X = _with_duplicated_and_constant_columns()
+    rng = np.random.RandomState(3)
+    y = Z @ [1.0, -1.0, 0.5, 0.0] + 2.0 + rng.randn(len(Z))
+    reg = HessianRegressor(alpha=alpha, solver=solver)
+    assert not _fit(reg, X, y)
+    if alpha > 0:
+        ref = Ridge(alpha=alpha * len(y), solver="svd").fit(X, y)
+        np.testing.assert_allclose(reg.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    # Whatever the solver, the optimum's predictions (unique even at alpha=0).
+    ref = _reference(HessianRegressor, Z, y, 0.0)
+    if alpha == 0:
+        np.testing.assert_allclose(reg.predict(X), ref.predict(Z), atol=1e-7)
+        np.testing.assert_allclose(reg.coef_[0] + reg.coef_[4], ref.coef_[0],
+                                   rtol=1e-7)
+    if alpha > 0 or solver == "newton":  # newton at alpha=0: the min-norm optimum
+        np.testing.assert_allclose(reg.coef_[0], reg.coef_[4], rtol=1e-6)
+    if alpha > 0:
+        # (At alpha=0 "newton" spreads the constant column's share over it and the
+        # intercept, minimum norm in (coef, intercept) jointly: 0.21 here, not the
+        # 0 of the alpha -> 0 limit. Same predictions.)
+        np.testing.assert_allclose(reg.coef_[5], 0, atol=1e-8)
+
+
+# --------------------------------------------------------------------------------------
+# Badly scaled features
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("scales", [[1, 1e8, 1], [1, 1e-8, 1], [1e8, 1e-8, 1]],
+                         ids=["1e8", "1e-8", "1e8-and-1e-8"])
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("Estimator", [HessianClassifier, HessianRegressor])
+def test_features_scaled_by_1e8_or_1e_minus_8(Estimator, solver, scales):
+    rng = np.random.RandomState(4)
+    Z = rng.randn(500, 3)
+    score = Z @ [1.0, -1.0, 0.5]
+    if Estimator is HessianClassifier:
+        y = (score + rng.logistic(size=500) > 0).astype(int)
+    else:
+        y = score + rng.randn(500)
+    scales = np.array(scales, dtype=float)
+    ref = _reference(Estimator, Z, y, 0.0)  # alpha=0: the model in other units
+    if (Estimator is HessianClassifier and solver != "newton"
+            and scales.max() / scales.min() > 1e10):
+        pytest.xfail(
+            "max|gradient| <= tol is not scale invariant: the 1e-8 feature's gradient "
+            "is below tol=1e-8 at the start, so newton-cg/lbfgs stop with its "
+            "coefficient near 0 and no ConvergenceWarning"
+        )
+    est = Estimator(alpha=0, solver=solver, max_iter=300)
+    caught = _fit(est, Z * scales, y)
+    if not caught:  # either the optimum ...
+        np.testing.assert_allclose(np.ravel(est.coef_) * scales, np.ravel(ref.coef_),
+                                   rtol=1e-5)
+    else:  # ... or a clear warning
+        assert "did not converge" in str(caught[0].message)
+
+
+# --------------------------------------------------------------------------------------
+# Extreme class imbalance
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_one_positive_in_ten_thousand(solver):
+    rng = np.random.RandomState(5)
+    X = rng.randn(10_000, 4)
+    y = np.zeros(10_000, dtype=int)
+    y[1234] = 1
+    alpha = 1e-4
+    clf = HessianClassifier(alpha=alpha, solver=solver)
+    assert not _fit(clf, X, y)
+    ref = _reference(HessianClassifier, X, y, alpha)
+    # The objective is flat (curvature ~1e-4): compare objective values and
+    # probabilities, not coefficients to many digits.
+    assert objective_value(clf, X, y, alpha) <= objective_value(ref, X, y, alpha) + 1e-10
+    p, p_ref = clf.predict_proba(X)[:, 1], ref.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(p, p_ref, rtol=1e-2)
+    assert 0 < p.min() and p.max() < 0.5 and np.all(clf.predict(X) == 0)
+
+
+# --------------------------------------------------------------------------------------
+# Margins that overflow exp in float32
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_float32_margins_beyond_exp_overflow(solver, n_classes):
+    rng = np.random.RandomState(6)
+    X = rng.randn(2000, 4) * 100
+    y = np.digitize(X @ [1.0, -1.0, 0.5, 0.0] + 5 * rng.randn(2000),
+                    [-10.0, 10.0][: n_classes - 1])
+    alpha = 1e-6
+    ref = _reference(HessianClassifier, X, y, alpha)
+    # exp overflows float32 beyond 88.7: the training margins go past it.
+    assert np.abs(ref.decision_function(X)).max() > 89
+    clf = HessianClassifier(alpha=alpha, solver=solver)
+    assert not _fit(clf, X.astype(np.float32), y)
+    assert clf.coef_.dtype == np.float32
+    np.testing.assert_allclose(clf.coef_, ref.coef_, rtol=2e-3, atol=1e-5)
+    # Prediction far beyond the overflow: finite float32 probabilities.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        proba = clf.predict_proba(X.astype(np.float32) * 100)
+        log_proba = clf.predict_log_proba(X.astype(np.float32) * 100)
+    assert proba.dtype == np.float32 and np.all(np.isfinite(proba))
+    assert np.all((proba >= 0) & (proba <= 1))
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    assert np.all(np.isfinite(log_proba)) or np.all(log_proba[~np.isfinite(log_proba)]
+                                                    == -np.inf)
+
+
+# --------------------------------------------------------------------------------------
+# Regression targets around 1e9
+# --------------------------------------------------------------------------------------
+def _large_targets():
+    rng = np.random.RandomState(7)
+    X = rng.randn(1000, 3)
+    y = 1e9 + X @ [1.0, 2.0, 3.0] + rng.randn(1000)
+    Xc = X - X.mean(axis=0)
+    coef = np.linalg.lstsq(Xc, y - y.mean(), rcond=None)[0]
+    return X, y, coef, y.mean() - X.mean(axis=0) @ coef
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_targets_around_1e9(solver):
+    X, y, coef, intercept = _large_targets()
+    reg = HessianRegressor(alpha=0, solver=solver)
+    assert not _fit(reg, X, y)
+    np.testing.assert_allclose(reg.coef_, coef, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(reg.intercept_, intercept, rtol=1e-14)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="y is cast to float32 with X (spacing 64 at 1e9) before centring: the "
+    "coefficients are off by several units, silently. Fix: centre y in float64 "
+    "before the cast (and adjust warm starts), or warn.",
+)
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_targets_around_1e9_float32_X(solver):
+    X, y, coef, intercept = _large_targets()
+    reg = HessianRegressor(alpha=0, solver=solver)
+    caught = _fit(reg, X.astype(np.float32), y)
+    if not caught:
+        np.testing.assert_allclose(reg.coef_, coef, rtol=1e-3, atol=1e-3)
+
+
+# --------------------------------------------------------------------------------------
+# A zero Hessian diagonal
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_all_zero_X_without_penalty_or_intercept(solver):
+    if solver != "newton":
+        pytest.xfail(
+            "the diagonal preconditioner divides by 1e-12 * max(d_max, 1e-300) when "
+            "the Hessian diagonal is zero: RuntimeWarning 'overflow encountered in "
+            "divide' (seen at solvers/lbfgs.py:59; newton-cg warns alike); the "
+            "result is right"
+        )
+    X = np.zeros((30, 3))
+    y = np.arange(30.0)
+    reg = HessianRegressor(alpha=0, fit_intercept=False, solver=solver)
+    assert not _fit(reg, X, y)
+    np.testing.assert_array_equal(reg.coef_, 0)
