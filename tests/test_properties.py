@@ -1,0 +1,135 @@
+"""Property-based tests over small random problems (hypothesis).
+
+Each property must hold for every solver, dense or sparse X, with weights and
+alpha including 0 where the optimum is unique: the gradient at the solution is
+below tolerance; the objective is no worse than scikit-learn's optimum; integer
+sample weights equal repeated rows; permuting features permutes coefficients;
+scaling y scales the regressor's coefficients.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
+
+from sklearn_hessian import HessianClassifier, HessianRegressor  # noqa: E402
+from sklearn_hessian._objective import make_objective  # noqa: E402
+
+SOLVERS = ["newton", "newton-cg", "lbfgs"]
+
+
+@st.composite
+def problems(draw, classification):
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.RandomState(seed)
+    n = draw(st.integers(8, 40))
+    p = draw(st.integers(1, 6))
+    X = rng.randn(n, p) * rng.choice([0.1, 1.0, 10.0], size=p)
+    if classification:
+        k = draw(st.integers(2, 3))
+        y = np.arange(n) % k  # every class present
+        rng.shuffle(y)
+        # Noisy labels keep the unpenalised optimum finite most of the time.
+        X[:, 0] += y + rng.randn(n)
+    else:
+        y = X @ rng.randn(p) + rng.randn(n)
+    weights = draw(st.booleans())
+    sw = rng.randint(1, 4, size=n).astype(float) if weights else None
+    alpha = draw(st.sampled_from([1e-1, 1e-3]))
+    sparse = draw(st.booleans())
+    return (sp.csr_matrix(X) if sparse else X), y, sw, alpha
+
+
+def _objective(est, X, y, sw, alpha, classification):
+    coef = np.vstack([np.atleast_2d(est.coef_).T, np.atleast_1d(est.intercept_)])
+    if classification:
+        classes, yi = np.unique(y, return_inverse=True)
+        k = len(classes)
+        name, target, k = ("binomial", yi.astype(float), 1) if k == 2 else (
+            "multinomial", yi, k)
+    else:
+        name, target, k = "squared_error", y.reshape(-1, 1).astype(float), 1
+    obj = make_objective(name, X, target, sw, alpha, True, k)
+    Z = obj.predictor(coef)
+    return obj.value(coef, Z), obj.gradient(coef, Z)
+
+
+def _fit(est, X, y, sw=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        return est.fit(X, y, sample_weight=sw)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@given(problem=problems(classification=True))
+def test_classifier_reaches_the_optimum(solver, problem):
+    X, y, sw, alpha = problem
+    est = _fit(HessianClassifier(alpha=alpha, solver=solver, max_iter=2000), X, y, sw)
+    F, g = _objective(est, X, y, sw, alpha, True)
+    assert np.max(np.abs(g)) <= 1e-6
+    total = len(y) if sw is None else sw.sum()
+    ref = LogisticRegression(C=1 / (alpha * total), tol=1e-10, max_iter=10_000,
+                             solver="newton-cholesky").fit(X, y, sample_weight=sw)
+    F_ref, _ = _objective(ref, X, y, sw, alpha, True)
+    assert F <= F_ref + 1e-9 * max(1.0, abs(F_ref))
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@given(problem=problems(classification=False))
+def test_regressor_reaches_the_optimum(solver, problem):
+    X, y, sw, alpha = problem
+    est = _fit(HessianRegressor(alpha=alpha, solver=solver, max_iter=2000), X, y, sw)
+    F, g = _objective(est, X, y, sw, alpha, False)
+    assert np.max(np.abs(g)) <= 1e-6 * max(1.0, np.abs(y).max())
+    total = len(y) if sw is None else sw.sum()
+    ref = Ridge(alpha=alpha * total, solver="auto").fit(X, y, sample_weight=sw)
+    F_ref, _ = _objective(ref, X, y, sw, alpha, False)
+    assert F <= F_ref + 1e-9 * max(1.0, abs(F_ref))
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@given(problem=problems(classification=True))
+def test_integer_weights_equal_repeated_rows(solver, problem):
+    X, y, sw, alpha = problem
+    if sw is None:
+        sw = np.arange(len(y)) % 3 + 1.0
+    weighted = _fit(HessianClassifier(alpha=alpha, solver=solver, max_iter=2000),
+                    X, y, sw)
+    rows = np.repeat(np.arange(len(y)), sw.astype(int))
+    repeated = _fit(HessianClassifier(alpha=alpha, solver=solver, max_iter=2000),
+                    X[rows], y[rows])
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-5,
+                               atol=1e-7)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@given(problem=problems(classification=True), data=st.data())
+def test_permuting_features_permutes_coefficients(solver, problem, data):
+    X, y, sw, alpha = problem
+    perm = np.array(data.draw(st.permutations(range(X.shape[1]))))
+    a = _fit(HessianClassifier(alpha=alpha, solver=solver, max_iter=2000), X, y, sw)
+    b = _fit(HessianClassifier(alpha=alpha, solver=solver, max_iter=2000),
+             X[:, perm], y, sw)
+    np.testing.assert_allclose(b.coef_, a.coef_[:, perm], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@given(problem=problems(classification=False),
+       scale=st.sampled_from([-3.0, 0.5, 100.0]))
+def test_scaling_y_scales_the_regressor(solver, problem, scale):
+    X, y, sw, alpha = problem
+    a = _fit(HessianRegressor(alpha=alpha, solver=solver, max_iter=2000), X, y, sw)
+    b = _fit(HessianRegressor(alpha=alpha, solver=solver, max_iter=2000),
+             X, scale * y, sw)
+    np.testing.assert_allclose(b.coef_, scale * a.coef_, rtol=1e-6,
+                               atol=1e-8 * abs(scale) * max(1.0, np.abs(y).max()))
+    np.testing.assert_allclose(b.intercept_, scale * a.intercept_, rtol=1e-6,
+                               atol=1e-8 * abs(scale) * max(1.0, np.abs(y).max()))
