@@ -183,8 +183,12 @@ class _BaseHessianModel(BaseEstimator):
             coef[p] = np.ravel(self.intercept_)
         return coef
 
-    def _solve(self, loss_name, X, y, sample_weight, n_outputs):
-        """Run the chosen solver; return coefficients of shape (p + fi, k)."""
+    def _solve(self, loss_name, X, y, sample_weight, n_outputs, intercept_offset=None):
+        """Run the chosen solver; return coefficients of shape (p + fi, k).
+
+        ``intercept_offset`` (float64, one per output) was subtracted from y: the
+        warm start and the returned intercepts account for it.
+        """
         _check_scale(self, X, "X")
         if loss_name == "squared_error":
             _check_scale(self, y, "y")
@@ -198,10 +202,15 @@ class _BaseHessianModel(BaseEstimator):
                 X, n_outputs, self.fit_intercept, objective.loss.shared_hessian
             )
         solver = self._make_solver(name)
+        coef0 = self._warm_start_coef(objective)
+        if intercept_offset is not None and self.warm_start:
+            coef0[-1] -= intercept_offset.astype(coef0.dtype)
         try:
-            result = solver.solve(objective, self._warm_start_coef(objective))
+            result = solver.solve(objective, coef0)
         finally:
             objective.close()
+        if intercept_offset is not None:
+            result.coef[-1] += intercept_offset.astype(result.coef.dtype)
         if not result.converged:
             detail = f" ({result.message})" if result.message else ""
             warnings.warn(

@@ -83,9 +83,18 @@ class HessianRegressor(
             multi_output=True, y_numeric=True,
         )
         sample_weight = self._check_sample_weight(sample_weight, X)
-        y = np.asarray(y, dtype=X.dtype)
+        y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        coef = self._solve("squared_error", X, Y, sample_weight, Y.shape[1])
+        offset = None
+        if self.fit_intercept:
+            # Centre y in float64 before it takes X's dtype: float32 would round
+            # targets near 1e9 to multiples of 64 and bias every coefficient. The
+            # intercept absorbs the offset exactly.
+            offset = np.average(Y, axis=0, weights=sample_weight)
+            Y = Y - offset
+        Y = Y.astype(X.dtype, copy=False)
+        coef = self._solve("squared_error", X, Y, sample_weight, Y.shape[1],
+                           intercept_offset=offset)
         W, b = self._split_coef(coef)
         if y.ndim == 1:
             self.coef_, self.intercept_ = W[0], float(b[0])

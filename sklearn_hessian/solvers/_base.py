@@ -8,6 +8,15 @@ from .._linesearch import armijo
 from .._spectral import center_classes
 
 
+def floored_diagonal(d):
+    """A Hessian diagonal made safe to divide by: entries floored at 1e-12 of the
+    largest, and all ones when every entry is zero (all-zero X, no penalty)."""
+    d_max = float(np.max(d)) if d.size else 0.0
+    if not d_max > 0:
+        return np.ones_like(d)
+    return np.maximum(d, 1e-12 * d_max)
+
+
 @dataclass
 class SolverResult:
     """What a solver hands back to the estimator.

@@ -21,7 +21,7 @@ Design after LIBLINEAR's Newton solver:
 import numpy as np
 
 from .._spectral import center_classes, estimate_condition_number
-from ._base import NewtonLoop
+from ._base import NewtonLoop, floored_diagonal
 
 
 def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale):
@@ -95,8 +95,8 @@ class NewtonCGSolver(NewtonLoop):
         M = objective.hessian_diag(curv)
         M *= self.DIAG_WEIGHT
         M += (1.0 - self.DIAG_WEIGHT) * objective.alpha
+        M = floored_diagonal(M)
         M_max = float(M.max()) if M.size else 1.0
-        M = np.maximum(M, 1e-12 * max(M_max, np.finfo(np.float64).tiny))
         Minv = 1.0 / M
         symmetric = objective.class_symmetric
         k = objective.k
