@@ -108,6 +108,10 @@ class NewtonLoop(Solver):
         Z = objective.predictor(coef)
         f, g = objective.value_gradient(coef, Z)
         eps = float(np.finfo(objective.dtype).eps)
+        # The gradient is only known to about eps * (its starting size): a tol
+        # below that (1e-8 with float32 data) could never be certified, so the
+        # test stops at the precision of the data type.
+        tol = self.effective_tol = max(self.tol, 10 * eps * float(np.max(np.abs(g), initial=0)))
         curve = []
         converged, message = False, ""
         n_iter = 0
@@ -117,7 +121,7 @@ class NewtonLoop(Solver):
             half_decrement = -0.5 * slope
             g_max = float(np.max(np.abs(g)))
             last_step = (
-                not self.exact_steps and g_max <= self.tol and half_decrement <= self.tol
+                not self.exact_steps and g_max <= tol and half_decrement <= tol
             )
             line = objective.line(coef, Z, d)
             g_norm1 = float(np.abs(g).sum())
@@ -132,7 +136,7 @@ class NewtonLoop(Solver):
                 # No step changes the objective beyond rounding: the optimum is
                 # reached to the precision of the data type. Otherwise the direction
                 # is useless and we say so.
-                converged = ls.at_rounding_level or g_max <= self.tol
+                converged = ls.at_rounding_level or g_max <= tol
                 message = f"line search failed ({ls.reason}) at iteration {n_iter}"
                 self._log(message)
                 curve.append(f)
@@ -156,7 +160,7 @@ class NewtonLoop(Solver):
             if not np.isfinite(f):  # pragma: no cover - the line search prevents it
                 message = "objective became non-finite"
                 break
-            if self.exact_steps and g_max <= self.tol and half_decrement <= self.tol:
+            if self.exact_steps and g_max <= tol and half_decrement <= tol:
                 converged = True
                 break
         coef = self._finalize_coef(objective, coef)

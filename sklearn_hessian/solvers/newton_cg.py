@@ -111,7 +111,7 @@ class NewtonCGSolver(NewtonLoop):
         # sqrt forcing (superlinear, few CG iterations) on the way; the step taken
         # once the gradient test passes is solved to ||g|| / ||g0|| (quadratic),
         # since nothing refines it after.
-        final = float(np.max(np.abs(g))) <= self.tol
+        final = float(np.max(np.abs(g))) <= self.effective_tol
         eta = min(0.5, ratio if final else ratio ** self.FORCING_POWER)
         s, self._n_cg = preconditioned_cg(
             lambda v: objective.hessp(curv, v), g, precondition, eta, self.max_inner,
