@@ -120,7 +120,11 @@ def test_permuting_features_permutes_coefficients(solver, problem, data):
     a = _fit(HessianClassifier(alpha=alpha, solver=solver, max_iter=2000), X, y, sw)
     b = _fit(HessianClassifier(alpha=alpha, solver=solver, max_iter=2000),
              X[:, perm], y, sw)
-    np.testing.assert_allclose(b.coef_, a.coef_[:, perm], rtol=1e-5, atol=1e-7)
+    # L-BFGS's steps are inexact: its gradient test bounds the coefficient error
+    # only by tol / (smallest curvature), and a permutation changes its path (the
+    # long profile found 3.5e-5 relative on an ill-conditioned draw).
+    rtol, atol = (1e-4, 1e-6) if solver == "lbfgs" else (1e-5, 1e-7)
+    np.testing.assert_allclose(b.coef_, a.coef_[:, perm], rtol=rtol, atol=atol)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
