@@ -132,8 +132,13 @@ class LinearObjective:
     # -- products with X --------------------------------------------------------------
     def predictor(self, coef):
         """Raw prediction ``X @ W + b`` of shape (n_samples, k)."""
-        Z = self.X @ self._W(coef)
-        Z = np.asarray(Z)
+        W = self._W(coef)
+        if not np.any(W):  # the usual start: skip a pass over X that gives zeros
+            Z = np.zeros((self.n_samples, self.k), dtype=self.dtype)
+            if self.fit_intercept:
+                Z += coef[-1]
+            return Z
+        Z = np.asarray(self.X @ W)
         if Z.dtype != self.dtype:  # sparse @ dense may promote
             Z = Z.astype(self.dtype)
         if self.fit_intercept:
