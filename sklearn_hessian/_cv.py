@@ -255,6 +255,37 @@ class _HessianCVMixin:
 
     _plain = None  # the plain estimator class
 
+    def __init__(
+        self,
+        *,
+        alphas=10,
+        cv=None,
+        scoring=None,
+        solver="auto",
+        fit_intercept=True,
+        tol=1e-8,
+        max_iter=100,
+        max_condition=None,
+        hessian_subsample="auto",
+        refit=True,
+        verbose=0,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.alphas = alphas
+        self.cv = cv
+        self.scoring = scoring
+        self.solver = solver
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.max_condition = max_condition
+        self.hessian_subsample = hessian_subsample
+        self.refit = refit
+        self.verbose = verbose
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
     @classmethod
     def _cv_constraints(cls, plain):
         constraints = {
@@ -556,19 +587,12 @@ class HessianClassifierCV(_HessianCVMixin, HessianClassifier):
         n_jobs=None,
         class_weight=None,
     ):
-        self.alphas = alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.solver = solver
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-        self.max_condition = max_condition
-        self.hessian_subsample = hessian_subsample
-        self.refit = refit
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+        super().__init__(
+            alphas=alphas, cv=cv, scoring=scoring, solver=solver,
+            fit_intercept=fit_intercept, tol=tol, max_iter=max_iter,
+            max_condition=max_condition, hessian_subsample=hessian_subsample,
+            refit=refit, verbose=verbose, random_state=random_state, n_jobs=n_jobs,
+        )
         self.class_weight = class_weight
 
 
@@ -636,37 +660,7 @@ class HessianRegressorCV(_HessianCVMixin, HessianRegressor):
 
     _plain = HessianRegressor
     _parameter_constraints: dict = _HessianCVMixin._cv_constraints(HessianRegressor)
-
-    def __init__(
-        self,
-        *,
-        alphas=10,
-        cv=None,
-        scoring=None,
-        solver="auto",
-        fit_intercept=True,
-        tol=1e-8,
-        max_iter=100,
-        max_condition=None,
-        hessian_subsample="auto",
-        refit=True,
-        verbose=0,
-        random_state=None,
-        n_jobs=None,
-    ):
-        self.alphas = alphas
-        self.cv = cv
-        self.scoring = scoring
-        self.solver = solver
-        self.fit_intercept = fit_intercept
-        self.tol = tol
-        self.max_iter = max_iter
-        self.max_condition = max_condition
-        self.hessian_subsample = hessian_subsample
-        self.refit = refit
-        self.verbose = verbose
-        self.random_state = random_state
-        self.n_jobs = n_jobs
+    # The parameters are exactly the shared ones: ``_HessianCVMixin.__init__``.
 
 
 HessianClassifierCV.__doc__ = HessianClassifierCV.__doc__.format(
