@@ -1,5 +1,6 @@
 """What both estimators share: parameters, validation, solver choice, results."""
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -7,12 +8,14 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
 from ._objective import make_objective
+from ._spectral import center_classes
 from ._version import __version__
-from .solvers import SOLVERS, choose_solver
+from .solvers import SOLVERS, STOCHASTIC_SOLVERS, choose_solver
 
 _ACCEPT_SPARSE = ["csr", "csc"]
 _DTYPES = [np.float64, np.float32]
@@ -114,6 +117,15 @@ class _BaseHessianModel(BaseEstimator):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "learning_rate": [StrOptions({"auto", "constant", "invscaling", "adaptive"})],
+        "eta0": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "average": ["boolean"],
+        "shuffle": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
     }
 
     def __init__(
@@ -130,6 +142,15 @@ class _BaseHessianModel(BaseEstimator):
         verbose=0,
         random_state=None,
         n_jobs=None,
+        batch_size="auto",
+        learning_rate="auto",
+        eta0="auto",
+        power_t=0.5,
+        average=False,
+        shuffle=True,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
     ):
         self.alpha = alpha
         self.solver = solver
@@ -142,6 +163,15 @@ class _BaseHessianModel(BaseEstimator):
         self.verbose = verbose
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.average = average
+        self.shuffle = shuffle
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
 
     def _check_sample_weight(self, sample_weight, X):
         if sample_weight is None:
@@ -167,11 +197,46 @@ class _BaseHessianModel(BaseEstimator):
         if name == "newton":
             options["max_condition"] = self.max_condition
             options["hessian_subsample"] = self.hessian_subsample
+        if name in STOCHASTIC_SOLVERS:
+            options.update(
+                batch_size=self.batch_size, learning_rate=self.learning_rate,
+                eta0=self.eta0, power_t=self.power_t, average=self.average,
+                shuffle=self.shuffle, n_iter_no_change=self.n_iter_no_change,
+                max_condition=self.max_condition,
+            )
         return SOLVERS[name](**options)
 
-    def _warm_start_coef(self, objective):
+    def _validation_split(self, n_samples, sample_weight, stratify):
+        """Training weights (held-out rows at zero, so X is never copied) and the
+        held-out (rows, weights) for ``early_stopping``."""
+        seed = 0 if self.random_state is None else self.random_state
+        try:
+            _, rows = train_test_split(
+                np.arange(n_samples), test_size=self.validation_fraction,
+                random_state=seed, stratify=stratify,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping could not hold out validation_fraction="
+                f"{self.validation_fraction} of the {n_samples} samples: {exc} "
+                "Use more samples, a larger validation_fraction, or "
+                "early_stopping=False."
+            ) from None
+        rows = np.sort(rows)
+        base = (np.ones(n_samples) if sample_weight is None
+                else np.asarray(sample_weight, dtype=np.float64))
+        train = base.copy()
+        train[rows] = 0
+        if not np.any(train > 0) or not np.any(base[rows] > 0):
+            raise ValueError(
+                "early_stopping needs samples of positive weight both in the "
+                "training part and in the held-out validation_fraction."
+            )
+        return train, (rows, base[rows])
+
+    def _warm_start_coef(self, objective, force=False):
         """Previous solution as the solver's starting point, when shapes agree."""
-        if not self.warm_start or not hasattr(self, "coef_"):
+        if not (self.warm_start or force) or not hasattr(self, "coef_"):
             return objective.zeros()
         coef = objective.zeros()
         p = objective.n_features
@@ -183,7 +248,8 @@ class _BaseHessianModel(BaseEstimator):
             coef[p] = np.ravel(self.intercept_)
         return coef
 
-    def _solve(self, loss_name, X, y, sample_weight, n_outputs, intercept_offset=None):
+    def _solve(self, loss_name, X, y, sample_weight, n_outputs, intercept_offset=None,
+               stratify=None):
         """Run the chosen solver; return coefficients of shape (p + fi, k).
 
         ``intercept_offset`` (float64, one per output) was subtracted from y: the
@@ -192,6 +258,12 @@ class _BaseHessianModel(BaseEstimator):
         _check_scale(self, X, "X")
         if loss_name == "squared_error":
             _check_scale(self, y, "y")
+        validation = None
+        if self.early_stopping and self.solver in STOCHASTIC_SOLVERS:
+            sample_weight, validation = self._validation_split(
+                X.shape[0], sample_weight, stratify
+            )
+            sample_weight = sample_weight.astype(X.dtype)
         objective = make_objective(
             loss_name, X, y, sample_weight, self.alpha, self.fit_intercept, n_outputs,
             n_jobs=self.n_jobs,
@@ -202,6 +274,8 @@ class _BaseHessianModel(BaseEstimator):
                 X, n_outputs, self.fit_intercept, objective.loss.shared_hessian
             )
         solver = self._make_solver(name)
+        if validation is not None:
+            solver.validation = validation
         coef0 = self._warm_start_coef(objective)
         if intercept_offset is not None and self.warm_start:
             coef0[-1] -= intercept_offset.astype(coef0.dtype)
@@ -223,7 +297,75 @@ class _BaseHessianModel(BaseEstimator):
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = np.asarray(result.loss_curve, dtype=np.float64)
         self.condition_number_ = float(result.condition_number)
+        self.__dict__.pop("_partial_state", None)
         return result.coef
+
+    # -- partial_fit ------------------------------------------------------------
+    _supports_partial_fit = True
+
+    def _check_partial_fit(self):
+        """``available_if`` check: partial_fit exists for the stochastic solvers."""
+        if not self._supports_partial_fit:
+            return False
+        if self.solver not in STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available with solver='sgd' or "
+                f"solver='minibatch', not solver={self.solver!r}: the other solvers "
+                "need all the data at once (use fit)."
+            )
+        return True
+
+    def _partial_step(self, loss_name, X, Y, sample_weight, n_outputs, intercept0):
+        """One pass of the stochastic solver over the chunk ``(X, Y)``.
+
+        The solver's state (step counter, running mean weight, averaged iterate)
+        lives in ``_partial_state``; it is replaced only when the pass succeeds,
+        so a diverging chunk leaves the estimator as it was. ``intercept0`` (one
+        value per output) starts the intercepts on the first call.
+        """
+        _check_scale(self, X, "X")
+        if loss_name == "squared_error":
+            _check_scale(self, Y, "y")
+        objective = make_objective(
+            loss_name, X, Y, sample_weight, self.alpha, self.fit_intercept, n_outputs
+        )
+        old = getattr(self, "_partial_state", None)
+        state = {} if old is None else copy.deepcopy(old)
+        W = state.get("coef")
+        if W is None:
+            # A model from fit is continued; otherwise start from the intercepts.
+            W = self._warm_start_coef(objective, force=True)
+            if not hasattr(self, "coef_") and self.fit_intercept:
+                W[-1] = intercept0
+        if W.shape != objective.shape:
+            raise ValueError(
+                f"partial_fit got data with {n_outputs} outputs, but the model "
+                f"was fitted with {W.shape[1]}."
+            )
+        W = W.astype(objective.dtype, copy=False)
+        weights = (np.ones(X.shape[0]) if sample_weight is None
+                   else np.asarray(sample_weight, dtype=np.float64))
+        chunk_total = float(weights.sum())
+        state["weight_total"] = state.get("weight_total", 0.0) + chunk_total
+        state["n_seen"] = state.get("n_seen", 0) + int(np.count_nonzero(weights > 0))
+        state["omega_scale"] = chunk_total * state["n_seen"] / state["weight_total"]
+        solver = self._make_solver(self.solver)
+        try:
+            W = solver.partial_epoch(objective, W, state)
+        finally:
+            objective.close()
+        state["coef"] = W
+        state["n_calls"] = state.get("n_calls", 0) + 1
+        coef = state["average"].result(W).copy()
+        if objective.class_symmetric:
+            center_classes(coef, objective.k)
+        self._partial_state = state
+        self.solver_ = self.solver
+        self.n_iter_ = state["n_calls"]
+        self.t_ = int(state["t"])
+        self.loss_curve_ = np.zeros(0)
+        self.condition_number_ = np.nan
+        return coef
 
     def _split_coef(self, coef):
         """(coef_ as (k, p), intercept_ as (k,)) from the solver's (p + fi, k)."""

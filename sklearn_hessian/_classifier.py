@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -91,6 +92,15 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
         verbose=0,
         random_state=None,
         n_jobs=None,
+        batch_size="auto",
+        learning_rate="auto",
+        eta0="auto",
+        power_t=0.5,
+        average=False,
+        shuffle=True,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
         class_weight=None,
     ):
         super().__init__(
@@ -98,6 +108,10 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
             max_iter=max_iter, max_condition=max_condition,
             hessian_subsample=hessian_subsample, warm_start=warm_start,
             verbose=verbose, random_state=random_state, n_jobs=n_jobs,
+            batch_size=batch_size, learning_rate=learning_rate, eta0=eta0,
+            power_t=power_t, average=average, shuffle=shuffle,
+            n_iter_no_change=n_iter_no_change, early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
         )
         self.class_weight = class_weight
 
@@ -145,13 +159,103 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
                 )
         if n_classes == 2:
             coef = self._solve(
-                "binomial", X, y_index.astype(X.dtype), sample_weight, 1
+                "binomial", X, y_index.astype(X.dtype), sample_weight, 1,
+                stratify=y_index,
             )
         else:
-            coef = self._solve("multinomial", X, y_index, sample_weight, n_classes)
+            coef = self._solve("multinomial", X, y_index, sample_weight, n_classes,
+                               stratify=y_index)
         self.coef_, self.intercept_ = self._split_coef(coef)
         if self.alpha == 0:
             self._warn_if_separable(X, y, sample_weight)
+        return self
+
+    @available_if(_BaseHessianModel._check_partial_fit)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass of the stochastic solver over a chunk of data.
+
+        Only with ``solver="sgd"`` or ``"minibatch"``. Each call continues from
+        the previous one (coefficients, step counter, averaged iterate), so a data
+        set read from disk chunk by chunk, which never fits in memory at once, is
+        learned by calling this once per chunk (several times over the chunks for
+        several epochs). A model from ``fit`` is continued too.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data; a numpy memmap is read, never copied whole.
+        y : array-like of shape (n_samples,)
+            Class labels of the chunk.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes that can appear in any chunk. Required on the first
+            call, optional (but then equal) afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, relative to those of the other chunks.
+
+        Returns
+        -------
+        self : HessianClassifier
+            The updated estimator.
+        """
+        first = not hasattr(self, "_partial_state") and not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: a chunk "
+                "may not contain every class."
+            )
+        X, y = validate_data(
+            self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, reset=first
+        )
+        check_classification_targets(y)
+        if classes is not None:
+            classes = np.unique(np.asarray(classes))
+            if not first and not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"classes={classes!r} is not the same as on the first call to "
+                    f"partial_fit, {self.classes_!r}."
+                )
+            if len(classes) < 2:
+                raise ValueError(
+                    "HessianClassifier needs at least 2 classes, got classes="
+                    f"{classes!r}."
+                )
+        else:
+            classes = self.classes_
+        y_index = np.searchsorted(classes, y)
+        y_index = np.minimum(y_index, len(classes) - 1)
+        unknown = classes[y_index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels that are not in classes: "
+                f"{np.unique(y[unknown])!r} (classes: {classes!r})."
+            )
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: the class "
+                "frequencies of the whole data are unknown. Pass a dict of weights."
+            )
+        sample_weight = self._check_sample_weight(sample_weight, X)
+        if self.class_weight is not None:
+            per_sample = compute_class_weight(
+                self.class_weight, classes=classes, y=y
+            )[y_index].astype(X.dtype)
+            sample_weight = (
+                per_sample if sample_weight is None else sample_weight * per_sample
+            )
+        self.classes_ = classes
+        n_classes = len(classes)
+        # Start the intercepts at the log-odds of the first chunk's (smoothed)
+        # class frequencies: the optimum of a model with no features.
+        counts = np.bincount(y_index, weights=sample_weight, minlength=n_classes) + 0.5
+        logp = np.log(counts / counts.sum())
+        if n_classes == 2:
+            coef = self._partial_step("binomial", X, y_index.astype(X.dtype),
+                                      sample_weight, 1, logp[1] - logp[0])
+        else:
+            coef = self._partial_step("multinomial", X, y_index, sample_weight,
+                                      n_classes, logp - logp.mean())
+        self.coef_, self.intercept_ = self._split_coef(coef)
         return self
 
     def _warn_if_separable(self, X, y, sample_weight):

@@ -37,6 +37,10 @@ _ALPHA_MIN_RATIO = 1e-6
 
 # Parameters of the plain estimator that the CV estimator sets itself.
 _OWN = ("alpha", "warm_start", "n_jobs", "verbose")
+# Settings of the stochastic solvers: the CV estimators leave them at their
+# defaults (solver="sgd" or "minibatch" still works, with those defaults).
+_STOCHASTIC = ("batch_size", "learning_rate", "eta0", "power_t", "average",
+               "shuffle", "n_iter_no_change", "early_stopping", "validation_fraction")
 
 
 def _null_curvature(estimator, y, sample_weight):
@@ -254,6 +258,7 @@ class _HessianCVMixin:
     """The cross-validation loop shared by both CV estimators."""
 
     _plain = None  # the plain estimator class
+    _supports_partial_fit = False
 
     def __init__(
         self,
@@ -290,7 +295,7 @@ class _HessianCVMixin:
     def _cv_constraints(cls, plain):
         constraints = {
             k: v for k, v in plain._parameter_constraints.items()
-            if k not in ("alpha", "warm_start")
+            if k not in ("alpha", "warm_start", *_STOCHASTIC)
         }
         constraints.update(
             alphas=[Interval(Integral, 1, None, closed="left"), "array-like"],
@@ -308,7 +313,7 @@ class _HessianCVMixin:
 
     def _plain_estimator(self, **params):
         """A plain estimator with this estimator's solver parameters."""
-        names = set(self._plain._get_param_names()) - set(_OWN)
+        names = set(self._plain._get_param_names()) - set(_OWN) - set(_STOCHASTIC)
         values = {name: getattr(self, name) for name in names}
         values.update(n_jobs=None, verbose=max(0, int(self.verbose) - 1))
         values.update(params)

@@ -1,7 +1,8 @@
 """Parameter descriptions shared by the estimators' docstrings."""
 
 COMMON_PARAMETERS = """\
-solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
+solver : {"auto", "newton", "newton-cg", "lbfgs", "sgd", "minibatch"}, \
+default="auto"
         Algorithm used to minimise the objective:
 
         - ``"newton"``: condition-corrected Newton with the exact Hessian; when the
@@ -15,6 +16,12 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
           preconditioned conjugate gradients; never forms the Hessian, for sparse or
           wide data.
         - ``"lbfgs"``: quasi-Newton with rank-2 inverse-Hessian updates.
+        - ``"sgd"`` (one sample per step, compiled loop) and ``"minibatch"``
+          (``batch_size`` samples per step): stochastic steps preconditioned by a
+          sub-sampled Hessian, so that the default step needs no tuning on
+          unscaled data; ``fit`` is variance-reduced (each epoch starts from an
+          exact gradient, which also gives the ``tol`` test), ``partial_fit``
+          learns from chunks of data. ``max_iter`` counts epochs.
         - ``"auto"``: ``"newton"`` when the Hessian has at most 1024 columns
           (``(n_features + fit_intercept) * n_classes`` for the multinomial loss)
           and X is dense or sparse with at least 5% non-zeros, ``"newton-cg"``
@@ -32,7 +39,8 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
         float32) stops there and counts as converged.
 
     max_iter : int, default=100
-        Maximum number of solver iterations.
+        Maximum number of solver iterations (epochs, passes over the data, for
+        ``"sgd"`` and ``"minibatch"``).
 
     max_condition : float, default=None
         Largest Hessian condition number the ``"newton"`` solver accepts before it
@@ -55,8 +63,9 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
         Print one line per iteration (objective, gradient, step, correction).
 
     random_state : int, RandomState instance or None, default=None
-        Seed of the rows drawn for ``"newton"``'s sub-sampled Hessians. None
-        means a fixed seed, so that repeated fits are identical.
+        Seed of the rows drawn for the sub-sampled Hessians, and of the order of
+        the samples and the ``early_stopping`` split of the stochastic solvers.
+        None means a fixed seed, so that repeated fits are identical.
 
     n_jobs : int, default=None
         Threads for the line search of the Newton-type solvers: each trial step
@@ -64,7 +73,58 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
         fixed blocks of 65,536 rows on ``n_jobs`` joblib threads. It pays from
         about 10^6 samples; the steps, hence the coefficients, are bit-identical
         to the serial search. None means one thread. No BLAS call runs in these
-        threads, so they do not multiply BLAS threads."""
+        threads, so they do not multiply BLAS threads.
+
+    batch_size : int or "auto", default="auto"
+        ``"minibatch"`` only: samples per step. ``"auto"`` is
+        ``min(256, n_samples // 32)`` (at least 1), so that an epoch has at least
+        32 steps.
+
+    learning_rate : {"auto", "constant", "invscaling", "adaptive"}, \
+default="auto"
+        Step-size schedule of ``"sgd"`` and ``"minibatch"``, in the metric of the
+        Hessian preconditioner (where a step of 1 is a Newton step):
+
+        - ``"auto"``: in ``fit``, the constant step ``1 / max_i lev_i`` (per
+          sample; ``batch_size / max_i lev_i``, at most 1, per batch), where
+          ``lev_i`` is sample i's curvature in that metric, halved whenever an
+          epoch increases the objective (then undone); in ``partial_fit``,
+          ``eta / (1 + eta t)`` after ``t`` samples, the decay of strongly
+          convex SGD;
+        - ``"constant"``: ``eta0``;
+        - ``"invscaling"``: ``eta0 / (1 + t) ** power_t``;
+        - ``"adaptive"``: ``eta0``, divided by 5 each time ``n_iter_no_change``
+          epochs pass without improvement, until it falls below 1e-6.
+
+    eta0 : float or "auto", default="auto"
+        Initial step of the schedules; ``"auto"`` is the step of
+        ``learning_rate="auto"``.
+
+    power_t : float, default=0.5
+        Exponent of ``learning_rate="invscaling"``.
+
+    average : bool, default=False
+        Return the average of the iterates (Polyak-Ruppert) instead of the last
+        one. Useful with ``partial_fit`` and the decaying schedules; ``fit``'s
+        variance-reduced steps converge without it. Costs O(n_coefficients) per
+        step.
+
+    shuffle : bool, default=True
+        Visit the samples in a new random order each epoch (``random_state``).
+
+    n_iter_no_change : int, default=5
+        ``"sgd"`` and ``"minibatch"``: stop (with a ``ConvergenceWarning``) when
+        the objective, or the validation loss with ``early_stopping``, has not
+        decreased by more than ``tol`` times its value for this many epochs.
+
+    early_stopping : bool, default=False
+        ``"sgd"`` and ``"minibatch"``: hold out ``validation_fraction`` of the
+        samples (stratified for classifiers; by zero weights, X is not copied) and
+        stop when their loss stops improving (see ``n_iter_no_change``). The
+        model is then fitted on the other samples only.
+
+    validation_fraction : float in (0, 1), default=0.1
+        Fraction of the samples held out by ``early_stopping``."""
 
 COMMON_ATTRIBUTES = """\
 n_iter_ : int

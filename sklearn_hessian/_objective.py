@@ -208,11 +208,12 @@ class LinearObjective:
         samples, their weights renormalised: an unbiased estimate at a fraction of
         the cost.
         """
+        if self.loss.diagonal_curvature:
+            return self.weighted_gram(curv, dtype, rows)
         dtype = self.dtype if dtype is None else dtype
         m, p, k = self.shape[0], self.n_features, self.k
         X, fi = self.X, self.fit_intercept
-        multinomial = not self.loss.diagonal_curvature
-        dim = m * k if multinomial else m
+        dim = m * k
         H = np.zeros((dim, dim), dtype=dtype)
         n_rows = self.n_samples if rows is None else len(rows)
         weight_scale = 1.0 if rows is None else 1.0 / float(self.sw[rows].sum())
@@ -222,13 +223,6 @@ class LinearObjective:
             Xb = _dense_rows(X, sel)
             Xa = np.empty((Xb.shape[0], m), dtype=dtype)
             sw = (self.sw[sel] * weight_scale).astype(dtype, copy=False)
-            if not multinomial:
-                scale = np.sqrt(sw * curv[sel]).astype(dtype, copy=False)[:, None]
-                np.multiply(Xb, scale, out=Xa[:, :p])
-                if fi:
-                    Xa[:, p] = scale[:, 0]
-                H += _syrk(Xa)
-                continue
             Xa[:, :p] = Xb
             if fi:
                 Xa[:, p] = 1
@@ -243,7 +237,33 @@ class LinearObjective:
             )
             H -= _syrk(Q)
         if self.alpha:
-            idx = np.arange(p * k if multinomial else p)
+            idx = np.arange(p * k)
+            H[idx, idx] += self.alpha
+        return H
+
+    def weighted_gram(self, c, dtype=None, rows=None):
+        """``sum_i s_i c_i [x_i, 1]^T [x_i, 1] + alpha I`` (no penalty on the
+        intercept): the Hessian of a loss with per-sample curvature ``c``, of side
+        ``n_features + fit_intercept``. ``rows`` and ``dtype`` as in ``hessian``.
+        """
+        dtype = self.dtype if dtype is None else dtype
+        m, p = self.shape[0], self.n_features
+        H = np.zeros((m, m), dtype=dtype)
+        n_rows = self.n_samples if rows is None else len(rows)
+        weight_scale = 1.0 if rows is None else 1.0 / float(self.sw[rows].sum())
+        for block in _row_blocks(n_rows, m):
+            sel = block if rows is None else rows[block]
+            # A scaled copy of one block of rows, with the intercept's column.
+            Xb = _dense_rows(self.X, sel)
+            Xa = np.empty((Xb.shape[0], m), dtype=dtype)
+            sw = (self.sw[sel] * weight_scale).astype(dtype, copy=False)
+            scale = np.sqrt(sw * c[sel]).astype(dtype, copy=False)[:, None]
+            np.multiply(Xb, scale, out=Xa[:, :p])
+            if self.fit_intercept:
+                Xa[:, p] = scale[:, 0]
+            H += _syrk(Xa)
+        if self.alpha:
+            idx = np.arange(p)
             H[idx, idx] += self.alpha
         return H
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin, _fit_context
+from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
@@ -95,6 +96,57 @@ class HessianRegressor(
         Y = Y.astype(X.dtype, copy=False)
         coef = self._solve("squared_error", X, Y, sample_weight, Y.shape[1],
                            intercept_offset=offset)
+        W, b = self._split_coef(coef)
+        if y.ndim == 1:
+            self.coef_, self.intercept_ = W[0], float(b[0])
+        else:
+            self.coef_, self.intercept_ = W, b
+        return self
+
+    @available_if(_BaseHessianModel._check_partial_fit)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One pass of the stochastic solver over a chunk of data.
+
+        Only with ``solver="sgd"`` or ``"minibatch"``. Each call continues from
+        the previous one (coefficients, step counter, averaged iterate), so a data
+        set read from disk chunk by chunk, which never fits in memory at once, is
+        learned by calling this once per chunk (several times over the chunks for
+        several epochs). A model from ``fit`` is continued too.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data; a numpy memmap is read, never copied whole.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Target values of the chunk.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights, relative to those of the other chunks.
+
+        Returns
+        -------
+        self : HessianRegressor
+            The updated estimator.
+        """
+        _check_numeric_target(self, y)
+        first = not hasattr(self, "_partial_state") and not hasattr(self, "coef_")
+        X, y = validate_data(
+            self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES,
+            multi_output=True, y_numeric=True, reset=first,
+        )
+        sample_weight = self._check_sample_weight(sample_weight, X)
+        y = np.asarray(y, dtype=np.float64)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if not first and np.ndim(self.coef_) != y.ndim:
+            raise ValueError(
+                f"y has {y.ndim} dimension(s) but the model was fitted with "
+                f"{np.ndim(self.coef_)}-dimensional targets."
+            )
+        # The first chunk's mean target starts the intercept (the optimum of a
+        # model with no features).
+        intercept0 = np.average(Y, axis=0, weights=sample_weight)
+        coef = self._partial_step("squared_error", X, Y.astype(X.dtype, copy=False),
+                                  sample_weight, Y.shape[1], intercept0)
         W, b = self._split_coef(coef)
         if y.ndim == 1:
             self.coef_, self.intercept_ = W[0], float(b[0])

@@ -18,7 +18,20 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(ESTIMATORS)
+def _expected_failed_checks(estimator):
+    # As for scikit-learn's SGD estimators: a stochastic fit visits repeated rows
+    # more often than their weighted single copies, so the two fits agree only
+    # to the solver's tolerance, not to the checks' 1e-7.
+    if estimator.solver in ("sgd", "minibatch"):
+        reason = "stochastic solver: equal in expectation, not to 1e-7"
+        return {
+            "check_sample_weight_equivalence_on_dense_data": reason,
+            "check_sample_weight_equivalence_on_sparse_data": reason,
+        }
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 

@@ -6,12 +6,19 @@ from ._base import NewtonLoop, Solver, SolverResult
 from .lbfgs import LBFGSSolver
 from .newton import NewtonSolver, default_max_condition
 from .newton_cg import NewtonCGSolver
+from .stochastic import MinibatchSolver, StochasticSolver
 
 SOLVERS = {
     "newton": NewtonSolver,
     "newton-cg": NewtonCGSolver,
     "lbfgs": LBFGSSolver,
+    "sgd": StochasticSolver,
+    "minibatch": MinibatchSolver,
 }
+
+# The solvers that take steps on samples, count max_iter in epochs and support
+# partial_fit; "auto" never picks them.
+STOCHASTIC_SOLVERS = ("sgd", "minibatch")
 
 # Largest number of Hessian columns for which "auto" forms and factorises the
 # Hessian: building it costs n * size^2 flops, factorising it size^3 / 3.
@@ -46,6 +53,7 @@ def choose_solver(X, n_outputs, fit_intercept, shared_hessian):
 
 
 __all__ = [
-    "SOLVERS", "Solver", "SolverResult", "NewtonLoop", "NewtonSolver",
-    "NewtonCGSolver", "LBFGSSolver", "choose_solver", "default_max_condition",
+    "SOLVERS", "STOCHASTIC_SOLVERS", "Solver", "SolverResult", "NewtonLoop", "NewtonSolver",
+    "NewtonCGSolver", "LBFGSSolver", "StochasticSolver", "MinibatchSolver",
+    "choose_solver", "default_max_condition",
 ]
