@@ -62,7 +62,11 @@ def _datasets():
         path = DATA / {"a9a": "a9a.libsvm", "mnist": "mnist_t10k.libsvm.gz"}[name]
         if path.is_file():
             X, y = load_svmlight_file(str(path), n_features=p)
-            yield name, X.tocsr(), y, True
+            X = X.tocsr()
+            # scikit-learn's SGD accepts 32-bit sparse indices only.
+            X.indices = X.indices.astype(np.int32)
+            X.indptr = X.indptr.astype(np.int32)
+            yield name, X, y, True
 
 
 def _time(make, X, y, repeat):

@@ -349,6 +349,7 @@ class _BaseHessianModel(BaseEstimator):
         state["weight_total"] = state.get("weight_total", 0.0) + chunk_total
         state["n_seen"] = state.get("n_seen", 0) + int(np.count_nonzero(weights > 0))
         state["omega_scale"] = chunk_total * state["n_seen"] / state["weight_total"]
+        state["chunk_weight"] = chunk_total
         solver = self._make_solver(self.solver)
         try:
             W = solver.partial_epoch(objective, W, state)

@@ -1,24 +1,26 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""The per-sample hot loop of ``solver="sgd"``, one chunk of samples at a time.
+"""The hot loop of the stochastic solvers: steps over samples in a given order.
 
 Everything that costs more than O(nnz(x_i) k) per sample stays in Python, done
-once per chunk with BLAS: the preconditioned rows ``U = X_chunk @ P`` (full
-preconditioner), the dense direction ``V`` that every step adds (the anchor
+once per epoch or per chunk with BLAS: the preconditioned rows ``U = [X, 1] P``
+(full preconditioner), the dense direction ``V`` that every step adds (the anchor
 gradient of the variance-reduced solver and the penalty, preconditioned) and its
-predictions ``ZV = X_chunk @ V``. ``V`` is applied lazily: the stored weights are
-``W + S V`` where ``S`` is minus the sum of the steps taken so far, so a step costs
-O(nnz k) (or O(d k) with a full preconditioner), not O(d k) for ``V``.
+predictions ``ZV = [X, 1] V``. ``V`` is applied lazily: the true weights are
+``W + S V``, where ``S`` is minus the sum of the steps so far, so a step costs
+O(nnz(x_i) k) (or O(d k) with a full preconditioner), not O(d k) for ``V``.
 
-One step on sample i (``k`` outputs, ``x_i`` with a trailing 1 for the intercept)::
+For sample ``s = order[i]`` (``k`` outputs; ``x_s`` with a trailing 1 for the
+intercept)::
 
-    z     = x_i W                         (the current prediction)
-    delta = omega_i (grad_loss(y_i, z) - R_i)
-    W[:, c] -= eta_t (P_c x_i) delta_c  +  eta_t V[:, c]
+    z     = x_s (W + S V)                               the current prediction
+    delta = omega_s (grad_loss(y_s, z) - R_s)           minus the anchor's
+    step  = P_c x_s delta_c  for each output c          (U[i], or dinv * x_s)
 
-with ``P_c`` the preconditioner of output c (one for all outputs, or one per
-class of the multinomial loss), ``R_i`` the sample's residual at the anchor (zero without
-variance reduction) and ``omega_i`` its weight relative to the mean weight.
+With ``batch == 1`` (solver "sgd") every sample's step is applied at once,
+``W[:, c] -= eta_t step_c`` and ``S -= eta_t``. With ``batch > 1`` (solver
+"minibatch") the steps of ``batch`` consecutive samples are averaged at the same
+W and applied together.
 """
 
 from libc.math cimport exp, isfinite, pow
@@ -26,6 +28,10 @@ from libc.math cimport exp, isfinite, pow
 ctypedef fused floating:
     float
     double
+
+ctypedef fused index_t:
+    int
+    long long
 
 # Loss codes and step-size schedules, shared with stochastic.py.
 cdef enum:
@@ -47,13 +53,14 @@ cdef inline double _expit(double z) noexcept nogil:
     return e / (1.0 + e)
 
 
-def sgd_chunk(
+def sgd_steps(
     int loss,
     bint sparse,
     const floating[:, ::1] Xd,
     const floating[::1] data,
-    const Py_ssize_t[::1] indices,
-    const Py_ssize_t[::1] indptr,
+    const index_t[::1] indices,
+    const index_t[::1] indptr,
+    const Py_ssize_t[::1] order,
     const double[:, ::1] Y,
     const double[::1] omega,
     const floating[:, ::1] R,
@@ -74,56 +81,72 @@ def sgd_chunk(
     double power_t,
     long long t,
     bint fit_intercept,
+    Py_ssize_t batch,
     double[::1] buf,
+    floating[:, ::1] D,
 ):
-    """Run the steps of one chunk in order; see the module docstring.
+    """Run the steps over ``order``; see the module docstring.
 
-    Returns ``(t, n_avg, bad)``: the step counter and the number of averaged
-    iterates after the chunk, and the index of the first sample whose prediction
-    was not finite (-1 when none; the chunk stops there, its steps applied).
+    ``U[i]`` (full preconditioner; ``U[c m + i]`` for output c with one block per
+    class) belongs to ``order[i]``; every other per-sample
+    array is indexed by the sample itself. ``D`` (shape of W) is the batch's
+    accumulator, ``buf`` scratch of 2 k doubles. Returns ``(t, n_avg, bad)``: the
+    number of samples stepped on and of averaged iterates so far, and the
+    position in ``order`` of the first sample whose prediction or gradient was
+    not finite (-1 when none; the steps stop there).
     """
-    cdef Py_ssize_t m = omega.shape[0]
+    cdef Py_ssize_t m = order.shape[0]
     cdef Py_ssize_t k = W.shape[1]
     cdef Py_ssize_t d = W.shape[0]
     cdef Py_ssize_t p = d - 1 if fit_intercept else d
-    cdef Py_ssize_t i, j, jj, c, label
-    cdef double S = 0.0, eta, x, u, zmax, zsum, total
-    cdef double[::1] z = buf[:k]
-    cdef double[::1] delta = buf[k:2 * k]
-    cdef Py_ssize_t bad = -1
+    cdef Py_ssize_t i, s, j, jj, c, label, in_batch = 0, bad = -1
+    # Rows of U per output: U stacks one (m, d) block per class.
+    cdef Py_ssize_t mu = U.shape[0] // k if per_output else U.shape[0]
+    # dinv has one column per output, or one for all.
+    cdef Py_ssize_t kd = k if per_output else 1
+    cdef double S = 0.0, eta = eta0, x, u, zmax, zsum, total, scale
+    cdef double* z = &buf[0]
+    cdef double* delta = &buf[k]
+    # Plain pointers in the loops: memoryview indexing there costs about 2x.
+    cdef floating* w = &W[0, 0]
+    cdef const floating* v = &V[0, 0]
+    cdef bint have_zv = ZV.shape[0] > 0
+    cdef floating* acc = &D[0, 0]
+    cdef const floating* di = &dinv[0, 0] if not full else NULL
+    cdef const floating* Ui
+    # With batches the steps go to D first; one sample per step writes W itself.
+    cdef bint direct = batch <= 1
+    cdef floating* target = w if direct else acc
 
     with nogil:
         for i in range(m):
-            # The prediction at the true weights W + S V.
+            s = order[i]
+            # The prediction at the true weights W + S V; x_s V from ZV, or
+            # (without ZV) along with x_s W, as the row is read anyway.
             for c in range(k):
-                z[c] = S * ZV[i, c]
+                z[c] = S * ZV[s, c] if have_zv else 0.0
                 if fit_intercept:
-                    z[c] += W[p, c]
+                    z[c] += w[p * k + c] + (0.0 if have_zv else S * v[p * k + c])
             if sparse:
-                for jj in range(indptr[i], indptr[i + 1]):
-                    j = indices[jj]
+                for jj in range(indptr[s], indptr[s + 1]):
                     x = data[jj]
+                    j = indices[jj] * k
                     for c in range(k):
-                        z[c] += x * W[j, c]
+                        z[c] += x * (w[j + c] if have_zv else w[j + c] + S * v[j + c])
             else:
                 for j in range(p):
-                    x = Xd[i, j]
+                    x = Xd[s, j]
                     if x != 0:
                         for c in range(k):
-                            z[c] += x * W[j, c]
-            total = 0.0
-            for c in range(k):
-                total += z[c]
-            if not isfinite(total):
-                bad = i
-                break
+                            z[c] += x * (w[j * k + c] if have_zv
+                                         else w[j * k + c] + S * v[j * k + c])
 
             # The loss's gradient with respect to z, minus the anchor's.
             if loss == SQUARED:
                 for c in range(k):
-                    delta[c] = z[c] - Y[i, c]
+                    delta[c] = z[c] - Y[s, c]
             elif loss == BINOMIAL:
-                delta[0] = _expit(z[0]) - Y[i, 0]
+                delta[0] = _expit(z[0]) - Y[s, 0]
             else:
                 zmax = z[0]
                 for c in range(1, k):
@@ -133,66 +156,78 @@ def sgd_chunk(
                 for c in range(k):
                     delta[c] = exp(z[c] - zmax)
                     zsum += delta[c]
-                label = <Py_ssize_t> Y[i, 0]
+                label = <Py_ssize_t> Y[s, 0]
                 for c in range(k):
                     delta[c] /= zsum
                 delta[label] -= 1.0
             total = 0.0
             for c in range(k):
+                total += z[c]
                 if has_anchor:
-                    delta[c] -= R[i, c]
-                delta[c] *= omega[i]
-                total += delta[c] * delta[c]
+                    delta[c] -= R[s, c]
+                delta[c] *= omega[s]
+                total += delta[c]
             if not isfinite(total):
                 bad = i
                 break
 
-            if schedule == CONSTANT:
-                eta = eta0
-            elif schedule == INVERSE:
-                eta = eta0 / (1.0 + decay * t)
-            else:
-                eta = eta0 / pow(1.0 + t, power_t)
-
-            # W[:, c] -= eta delta_c P_c x_i; U[i] holds P x_i (per output:
-            # U[i, j k + c]), dinv the diagonal of P (per output: dinv[j, c]).
+            if direct or in_batch == 0:
+                if schedule == CONSTANT:
+                    eta = eta0
+                elif schedule == INVERSE:
+                    eta = eta0 / (1.0 + decay * t)
+                else:
+                    eta = eta0 / pow(1.0 + t, power_t)
+            # scale * (P_c x_s delta_c) goes to W (sgd) or to D (minibatch).
+            scale = -eta if direct else 1.0
+            for c in range(k):
+                delta[c] *= scale
             if full:
                 if per_output:
-                    for j in range(d):
-                        for c in range(k):
-                            W[j, c] -= eta * U[i, j * k + c] * delta[c]
+                    for c in range(k):
+                        Ui = &U[c * mu + i, 0]
+                        for j in range(d):
+                            target[j * k + c] += Ui[j] * delta[c]
                 else:
+                    Ui = &U[i, 0]
                     for j in range(d):
-                        u = eta * U[i, j]
+                        u = Ui[j]
                         if u != 0:
                             for c in range(k):
-                                W[j, c] -= u * delta[c]
+                                target[j * k + c] += u * delta[c]
             else:
                 if sparse:
-                    for jj in range(indptr[i], indptr[i + 1]):
+                    for jj in range(indptr[s], indptr[s + 1]):
+                        x = data[jj]
                         j = indices[jj]
-                        u = eta * data[jj]
                         for c in range(k):
-                            W[j, c] -= u * dinv[j, c if per_output else 0] * delta[c]
+                            target[j * k + c] += x * di[j * kd + c * per_output] * delta[c]
                 else:
                     for j in range(p):
-                        x = Xd[i, j]
+                        x = Xd[s, j]
                         if x != 0:
-                            u = eta * x
                             for c in range(k):
-                                W[j, c] -= u * dinv[j, c if per_output else 0] * delta[c]
+                                target[j * k + c] += x * di[j * kd + c * per_output] * delta[c]
                 if fit_intercept:
                     for c in range(k):
-                        W[p, c] -= eta * dinv[p, c if per_output else 0] * delta[c]
-            S -= eta
+                        target[p * k + c] += di[p * kd + c * per_output] * delta[c]
             t += 1
-            if average:
-                n_avg += 1
-                for j in range(d):
-                    for c in range(k):
-                        Wavg[j, c] += (W[j, c] + S * V[j, c] - Wavg[j, c]) / n_avg
+            in_batch += 1
+            if direct or in_batch == batch or i == m - 1:
+                if not direct:
+                    # The batch's mean step, then a fresh accumulator.
+                    for j in range(d * k):
+                        w[j] -= eta * acc[j] / in_batch
+                        acc[j] = 0
+                S -= eta
+                in_batch = 0
+                if average:
+                    n_avg += 1
+                    for j in range(d):
+                        for c in range(k):
+                            Wavg[j, c] += (w[j * k + c] + S * V[j, c] - Wavg[j, c]) / n_avg
 
         for j in range(d):
             for c in range(k):
-                W[j, c] += S * V[j, c]
+                w[j * k + c] += S * V[j, c]
     return t, n_avg, bad

@@ -34,10 +34,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._losses import BinomialLoss, MultinomialLoss
-from .._objective import _squared_t_dot
 from .._spectral import center_classes
 from ._base import Solver, SolverResult, floored_diagonal
-from ._sgd_fast import sgd_chunk
+from ._sgd_fast import sgd_steps
 from .newton import _NewtonSystem, default_max_condition
 
 # Codes of the compiled loop (_sgd_fast.pyx).
@@ -75,18 +74,12 @@ def _xdot(objective, Xc, V):
     return out
 
 
-def _xtdot(objective, Xc, R):
-    """``[X_c, 1]^T @ R``."""
-    p = objective.n_features
-    out = np.empty((objective.shape[0], R.shape[1]), dtype=np.float64)
-    out[:p] = np.asarray(Xc.T @ R)
-    if objective.fit_intercept:
-        out[p] = R.sum(axis=0)
-    return out
-
-
 class _Preconditioner:
     """``P``, an approximate inverse Hessian at the raw prediction ``Z``.
+
+    ``curvature`` (the Hessian blocks, or diagonal, that another instance
+    measured: its ``curvature`` attribute) replaces the one measured here when
+    given; ``curvature`` is always this instance's own measurement.
 
     For the multinomial loss, whose Hessian has ``(d K)^2`` entries, one block
     per class: the Hessian of class c's coefficients alone, built with the
@@ -95,7 +88,7 @@ class _Preconditioner:
     (from all rows, one pass).
     """
 
-    def __init__(self, objective, Z, rows, full, max_condition):
+    def __init__(self, objective, Z, rows, full, max_condition, curvature=None):
         curv = objective.curvature(None, Z)
         self.per_output = not objective.loss.diagonal_curvature
         if self.per_output:
@@ -113,8 +106,9 @@ class _Preconditioner:
             # BLAS products.
             self._P = []
             eye = np.eye(objective.shape[0])
-            for c in range(C.shape[1]):
-                H = objective.weighted_gram(C[:, c], np.float64, rows)
+            self.curvature = np.stack([objective.weighted_gram(C[:, c], np.float64, rows)
+                                       for c in range(C.shape[1])])
+            for H in (self.curvature if curvature is None else curvature):
                 system = _NewtonSystem(H, int(objective.fit_intercept), max_condition, 0.0)
                 P = system.solve(eye)
                 self._P.append(0.5 * (P + P.T))
@@ -124,10 +118,17 @@ class _Preconditioner:
         else:
             sw = objective.sw.astype(np.float64)[:, None]
             diag = np.empty((objective.shape[0], C.shape[1]))
-            diag[:p] = _squared_t_dot(objective.X, sw * C) + objective.alpha
+            X2 = _Squares(objective.X)
+            diag[:p] = X2.t_dot(sw * C) + objective.alpha
             if objective.fit_intercept:
                 diag[p] = (sw * C).sum(axis=0)
+            self.curvature = diag
+            diag = diag if curvature is None else curvature
             self.dinv = np.ascontiguousarray(1.0 / floored_diagonal(diag), dtype=dtype)
+            # Every sample's x_i^T P_c x_i, in the same pass's wake.
+            self._quad = X2.dot(self.dinv[:p].astype(np.float64))
+            if objective.fit_intercept:
+                self._quad = self._quad + self.dinv[p]
         self.corrected = "; ".join(corrected)
 
     def apply(self, G):
@@ -139,38 +140,62 @@ class _Preconditioner:
             return self._P[0] @ G
         return np.column_stack([P @ G[:, c] for c, P in enumerate(self._P)])
 
-    def rows(self, A):
+    def rows(self, A, dtype):
         """``P_c [x_i, 1]`` for the rows of ``A = [X_c, 1]`` (full only): shape
-        ``(m, d)``, or ``(m, d K)`` ordered ``j K + c`` for one block per class."""
-        U = [A @ P for P in self._P]
-        if not self.per_output:
-            return U[0]
-        return np.stack(U, axis=2).reshape(A.shape[0], -1)
+        ``(m, d)``, or ``(K m, d)`` with one block of rows per class."""
+        m = A.shape[0]
+        U = np.empty((m * len(self._P), A.shape[1]), dtype=dtype)
+        for c, P in enumerate(self._P):
+            U[c * m:(c + 1) * m] = A @ P
+        return U
 
     def leverage(self, rows):
-        """``max_c C_ic x_i^T P_c x_i`` for the given rows: sample i's largest
-        curvature in the metric of P."""
-        objective = self.objective
-        Xc = objective.X[rows]
-        if self.full:
-            A = _augmented(objective, Xc)
-            quad = np.column_stack([np.einsum("ij,ij->i", A @ P, A) for P in self._P])
-        else:
-            p = objective.n_features
-            d = self.dinv.astype(np.float64)
-            quad = _row_squares_dot(Xc, d[:p])
-            if objective.fit_intercept:
-                quad = quad + d[p]
+        """``max_c C_ic x_i^T P_c x_i``: sample i's largest curvature in the
+        metric of P, for the given rows (full) or every row (diagonal)."""
+        if not self.full:
+            return np.max(self._quad * self.C, axis=1)
+        A = _augmented(self.objective, self.objective.X[rows])
+        quad = np.column_stack([np.einsum("ij,ij->i", A @ P, A) for P in self._P])
         return np.max(quad * self.C[rows], axis=1)
 
 
-def _row_squares_dot(Xc, d):
-    """``(X_c * X_c) @ d`` for a chunk of rows; ``d`` of shape (p, r)."""
-    if sp.issparse(Xc):
-        Xc = Xc.tocsr()
-        return np.asarray(Xc.multiply(Xc) @ d)
-    Xc = np.asarray(Xc, dtype=np.float64)
-    return (Xc * Xc) @ d
+class _Squares:
+    """Products with ``X * X`` (entries squared): for sparse X a matrix sharing
+    X's indices (only the values are new, for the life of one preconditioner);
+    for dense X by blocks of rows, so that the square of X is never held."""
+
+    _ROWS = 4096
+
+    def __init__(self, X):
+        self.X = X
+        if sp.issparse(X):
+            X = X if X.format in ("csr", "csc") else X.tocsr()
+            self.X = type(X)((X.data.astype(np.float64) ** 2, X.indices, X.indptr),
+                             shape=X.shape)
+
+    def _blocks(self):
+        for start in range(0, self.X.shape[0], self._ROWS):
+            rows = slice(start, start + self._ROWS)
+            Xb = np.asarray(self.X[rows], dtype=np.float64)
+            yield rows, Xb * Xb
+
+    def t_dot(self, C):
+        """``(X * X).T @ C``."""
+        if sp.issparse(self.X):
+            return np.asarray(self.X.T @ C)
+        out = np.zeros((self.X.shape[1], C.shape[1]))
+        for rows, X2 in self._blocks():
+            out += X2.T @ C[rows]
+        return out
+
+    def dot(self, v):
+        """``(X * X) @ v``."""
+        if sp.issparse(self.X):
+            return np.asarray(self.X @ v)
+        out = np.empty((self.X.shape[0],) + v.shape[1:])
+        for rows, X2 in self._blocks():
+            out[rows] = X2 @ v
+        return out
 
 
 class StochasticSolver(Solver):
@@ -222,14 +247,17 @@ class StochasticSolver(Solver):
         m = max(50 * objective.shape[0], 2000)
         if m >= len(active):
             return active
-        return np.sort(rng.choice(active, m, replace=False))
+        # With replacement (an unbiased estimate all the same), sorted for the
+        # row gathers: choice without replacement would permute all n samples.
+        return np.sort(active[rng.randint(0, len(active), m)])
 
-    def _precondition(self, objective, Z, active, omega, batch, rng):
+    def _precondition(self, objective, Z, active, omega, batch, rng, curvature=None):
         """The preconditioner at ``Z`` and the automatic step size under it."""
         rows = self._hessian_rows(objective, active, rng)
         pre = _Preconditioner(objective, Z, rows, self._use_full(objective),
-                              self.max_condition)
-        lev_max = float(np.max(pre.leverage(rows) * omega[rows]))
+                              self.max_condition, curvature)
+        lev = pre.leverage(rows)
+        lev_max = float(np.max(lev * omega[rows if pre.full else slice(None)]))
         if batch == 1:
             eta = 1.0 / max(lev_max, 1.0)
         else:
@@ -304,8 +332,14 @@ class StochasticSolver(Solver):
             if epoch >= self.max_iter:
                 break
             epoch += 1
-            R_anchor = objective.loss.gradient(objective.y, Z).astype(objective.dtype)
-            pre, eta_auto = self._precondition(objective, Z, active, omega, batch, rng)
+            R_anchor = np.ascontiguousarray(
+                objective.loss.gradient(objective.y, Z), dtype=objective.dtype)
+            if self._use_full(objective) or epoch & (epoch - 1) == 0:
+                # A diagonal one (a pass over X) at epochs 1, 2, 4, 8...: the
+                # curvature settles as the iterates do, and a stale preconditioner
+                # only slows the variance-reduced steps down, it does not bias them.
+                pre, eta_auto = self._precondition(objective, Z, active, omega, batch,
+                                                   rng)
             eta0 = eta_auto if self.eta0 == "auto" else float(self.eta0)
             if self.learning_rate == "adaptive":
                 adaptive_eta = eta0 if adaptive_eta is None else adaptive_eta
@@ -315,7 +349,7 @@ class StochasticSolver(Solver):
             g_loss[: objective.n_features] -= objective.alpha * W[: objective.n_features]
             order = rng.permutation(active) if self.shuffle else active
             bad = self._epoch(objective, W, state, order, omega, code, pre, eta0,
-                              R_anchor, g_loss, best_W)
+                              R_anchor, g_loss)
             if bad:
                 if not auto:
                     raise _diverged(self, epoch)
@@ -347,21 +381,31 @@ class StochasticSolver(Solver):
         batch = self._batch(len(active))
         W = np.array(W, dtype=objective.dtype, order="C", copy=True)
         Z = objective.predictor(W)
-        pre, eta_auto = self._precondition(objective, Z, active, omega, batch, rng)
+        # A preconditioner built from a chunk and applied to the same chunk's
+        # samples pulls towards that chunk's own optimum (E[P_c grad F_c] is not
+        # P grad F): use the running mean curvature of the chunks before, and
+        # only then fold this chunk's in (its weight at least 1/10, so that the
+        # mean follows the logistic curvature as the iterates move).
+        running = state.get("curvature")
+        pre, eta_auto = self._precondition(objective, Z, active, omega, batch, rng,
+                                           curvature=running)
+        share = max(float(state["chunk_weight"]) / state["weight_total"], 0.1)
+        state["curvature"] = (pre.curvature if running is None
+                              else (1 - share) * running + share * pre.curvature)
         # The automatic step is fixed on the first chunk; the schedule decays it.
         eta_auto = state.setdefault("eta_auto", eta_auto)
         eta0 = eta_auto if self.eta0 == "auto" else float(self.eta0)
         avg = state.setdefault("average", _AverageState(W, self.average))
         order = rng.permutation(active) if self.shuffle else active
         bad = self._epoch(objective, W, avg, order, omega, _loss_code(objective), pre,
-                          eta0, None, None, None, state=state)
+                          eta0, None, None, state=state)
         if bad:
             raise _diverged(self, None)
         return W
 
     # -- the steps ---------------------------------------------------------------
     def _schedule(self, state):
-        """(code, eta0, decay) of the compiled loop's step-size schedule."""
+        """Code of the compiled loop's step-size schedule."""
         if self.learning_rate == "invscaling":
             return _INVSCALING
         if self.learning_rate == "auto" and state is not None:
@@ -369,119 +413,101 @@ class StochasticSolver(Solver):
         return _CONSTANT
 
     def _epoch(self, objective, W, avg, order, omega, code, pre, eta0, R_anchor,
-               g_loss, W_anchor, state=None):
-        """The steps of one epoch, in place on W; True if the iterate diverged."""
+               g_loss, state=None):
+        """The steps of one epoch over ``order``, in place on W.
+
+        Returns True when the iterate diverged. With an anchor and a diagonal
+        preconditioner the whole epoch is one call of the compiled loop on X
+        itself, in place (``V`` fixed at the anchor: the penalty's drift within
+        the epoch is a contraction towards the anchor that the next anchor
+        removes). Otherwise the samples go by chunks of about ``_CHUNK`` rows,
+        gathered with their rows ``X P``, and ``V`` follows the penalty.
+        """
         X = objective.X
-        p, k = objective.n_features, objective.k
+        p = objective.n_features
         dtype = objective.dtype
-        sparse = sp.issparse(X)
-        alpha = objective.alpha
+        batch = self._batch(len(order))
         schedule = self._schedule(state)
         t = 0 if state is None else state.setdefault("t", 0)
         has_anchor = R_anchor is not None
-        y = objective.y
-        Y_all = y.reshape(len(y), -1)
-        buf = np.empty(3 * k)
+        Y = self._targets(objective)
         empty2 = np.zeros((0, 0), dtype=dtype)
-        empty1 = np.zeros(0, dtype=dtype)
-        empty_idx = np.zeros(0, dtype=np.intp)
-        for start in range(0, len(order), _CHUNK):
-            rows = order[start:start + _CHUNK]
-            Xc = X[rows]
-            if sparse:
-                Xc = Xc.tocsr()
-            # Every step adds -eta V: the anchor's gradient and the penalty at the
-            # chunk's start, preconditioned (the penalty drifts little in a chunk).
+        buf, D = np.empty(2 * objective.k), np.zeros(objective.shape, dtype=dtype)
+
+        def run(Xs, order_s, Y_s, omega_s, R_s, U, V, ZV):
+            nonlocal t
+            if sp.issparse(Xs):
+                Xd, data, indices, indptr = empty2, Xs.data, Xs.indices, Xs.indptr
+                if indices.dtype != indptr.dtype:
+                    indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
+            else:
+                Xd, data = Xs, np.zeros(0, dtype=dtype)
+                indices = indptr = np.zeros(0, dtype=np.int32)
+            t, avg.n, bad = sgd_steps(
+                code, sp.issparse(Xs), Xd, data, indices, indptr, order_s, Y_s,
+                omega_s, R_s, has_anchor, U, pre.full,
+                pre.dinv if not pre.full else empty2, pre.per_output,
+                # decay eta0 / batch: the step of a batch is eta0 / (1 + t eta0 / b)
+                # after t samples, t / b steps.
+                V, ZV, W, avg.W, avg.on, avg.n, schedule, eta0, eta0 / batch,
+                float(self.power_t), t, objective.fit_intercept, batch, buf, D,
+            )
+            return bad >= 0
+
+        def direction(W_now):
             G = np.zeros(objective.shape)
             if has_anchor:
                 G += g_loss
-            G[:p] += alpha * W[:p]
-            V = np.ascontiguousarray(pre.apply(G), dtype=dtype)
-            ZV = _xdot(objective, Xc, V)
-            U = empty2
-            if pre.full:
-                U = np.ascontiguousarray(pre.rows(_augmented(objective, Xc)), dtype=dtype)
-            R = R_anchor[rows] if has_anchor else empty2
-            t, avg.n, bad = sgd_chunk(
-                code, sparse,
-                empty2 if sparse else np.ascontiguousarray(Xc, dtype=dtype),
-                Xc.data.astype(dtype, copy=False) if sparse else empty1,
-                Xc.indices.astype(np.intp) if sparse else empty_idx,
-                Xc.indptr.astype(np.intp) if sparse else empty_idx,
-                np.ascontiguousarray(Y_all[rows], dtype=np.float64),
-                np.ascontiguousarray(omega[rows]),
-                np.ascontiguousarray(R, dtype=dtype),
-                has_anchor,
-                U, pre.full, pre.dinv if not pre.full else empty2,
-                pre.per_output,
-                V, np.ascontiguousarray(ZV, dtype=dtype),
-                W, avg.W, avg.on, avg.n,
-                schedule, eta0, eta0, float(self.power_t), t,
-                objective.fit_intercept, buf,
-            )
-            if bad >= 0 or not np.all(np.isfinite(W)):
-                return True
+            G[:p] += objective.alpha * W_now[:p]
+            return np.ascontiguousarray(pre.apply(G), dtype=dtype)
+
+        in_place = has_anchor and not pre.full and (
+            (sp.issparse(X) and X.format == "csr" and X.data.dtype == dtype)
+            or (not sp.issparse(X) and X.flags.c_contiguous)
+        )
+        if in_place:
+            # x_s V is computed with x_s W in the loop: no pass for X V.
+            bad = run(X, order, Y, omega, R_anchor, empty2, direction(W), empty2)
+        else:
+            size = batch * max(1, _CHUNK // batch)
+            for start in range(0, len(order), size):
+                rows = order[start:start + size]
+                Xc = X[rows]
+                Xc = Xc.tocsr() if sp.issparse(Xc) else np.ascontiguousarray(Xc, dtype)
+                V = direction(W)
+                U = empty2
+                if pre.full:
+                    U = pre.rows(_augmented(objective, Xc), dtype)
+                bad = run(Xc, np.arange(len(rows)), np.ascontiguousarray(Y[rows]),
+                          np.ascontiguousarray(omega[rows]),
+                          R_anchor[rows] if has_anchor else empty2, U, V,
+                          np.ascontiguousarray(_xdot(objective, Xc, V), dtype=dtype))
+                if bad:
+                    break
         if state is not None:
             state["t"] = t
-        return False
+        return bad or not np.all(np.isfinite(W))
+
+    @staticmethod
+    def _targets(objective):
+        """The encoded target as the compiled loop reads it: (n, k or 1) float64."""
+        y = objective.y
+        return np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float64)
 
 
 class MinibatchSolver(StochasticSolver):
-    """``"minibatch"``: the same method on batches of rows, vectorised with BLAS."""
+    """``"minibatch"``: the same method, the steps of ``batch_size`` samples
+    averaged at the same iterate; the step is ``batch_size`` times larger (at most
+    1, a Newton step) and the mean of a batch has that much less variance."""
 
     name = "minibatch"
 
     def _batch(self, n_active):
         if self.batch_size == "auto":
             # At least 32 steps per epoch, so that small data sets still take
-            # many steps; 256 rows make each step a BLAS-3 product.
+            # many steps.
             return int(min(256, max(1, n_active // 32)))
         return int(min(self.batch_size, max(n_active, 1)))
-
-    def _use_full(self, objective):
-        # P G costs O(d^2 k) per batch of b rows, against O(b nnz k) for the
-        # batch gradient itself.
-        return objective.shape[0] <= 512
-
-    def _epoch(self, objective, W, avg, order, omega, code, pre, eta0, R_anchor,
-               g_loss, W_anchor, state=None):
-        X = objective.X
-        p = objective.n_features
-        alpha = objective.alpha
-        loss, y = objective.loss, objective.y
-        batch = self._batch(len(order))
-        has_anchor = R_anchor is not None
-        t = 0 if state is None else state.setdefault("t", 0)
-        for start in range(0, len(order), batch):
-            rows = order[start:start + batch]
-            Xb = X[rows]
-            Zb = _xdot(objective, Xb, W)
-            if not np.all(np.isfinite(Zb)):
-                return True
-            R = loss.gradient(y[rows], Zb).astype(np.float64)
-            if not np.all(np.isfinite(R)):
-                return True
-            if has_anchor:
-                R -= R_anchor[rows]
-            R *= omega[rows][:, None] / len(rows)
-            G = _xtdot(objective, Xb, R)
-            if has_anchor:
-                G += g_loss
-            G[:p] += alpha * W[:p]
-            eta = self._eta(eta0, t, len(rows), state)
-            W -= (eta * pre.apply(G)).astype(W.dtype)
-            t += len(rows)
-            avg.update(W)
-        if state is not None:
-            state["t"] = t
-        return not np.all(np.isfinite(W))
-
-    def _eta(self, eta0, t, b, state):
-        if self.learning_rate == "invscaling":
-            return eta0 / (1.0 + t / b) ** self.power_t
-        if self.learning_rate == "auto" and state is not None:
-            return eta0 / (1.0 + eta0 * t / b)
-        return eta0
 
 
 class _AverageState:
@@ -496,11 +522,6 @@ class _AverageState:
         if self.on:
             self.W[...] = W
             self.n = 0
-
-    def update(self, W):
-        if self.on:
-            self.n += 1
-            self.W += (W - self.W) / self.n
 
     def result(self, W):
         return self.W.copy() if self.on and self.n else W
