@@ -256,13 +256,18 @@ class StochasticSolver(Solver):
         rows = self._hessian_rows(objective, active, rng)
         pre = _Preconditioner(objective, Z, rows, self._use_full(objective),
                               self.max_condition, curvature)
-        lev = pre.leverage(rows)
-        lev_max = float(np.max(lev * omega[rows if pre.full else slice(None)]))
-        if batch == 1:
-            eta = 1.0 / max(lev_max, 1.0)
-        else:
-            eta = min(1.0, batch / max(lev_max, np.finfo(np.float64).tiny))
-        return pre, eta
+        lev = pre.leverage(rows) * omega[rows if pre.full else slice(None)]
+        return pre, _step_for(float(np.max(lev)), batch)
+
+    @staticmethod
+    def _step_bound(pre, A, U, rows, omega, batch):
+        """The step for the largest leverage among the rows of a chunk, from
+        ``A = [X_c, 1]`` and ``U = P A`` (stacked per class)."""
+        m = A.shape[0]
+        quad = np.column_stack([np.einsum("ij,ij->i", U[c * m:(c + 1) * m], A)
+                                for c in range(U.shape[0] // m)])
+        lev = np.max(quad * pre.C[rows], axis=1) * omega[rows]
+        return _step_for(float(np.max(lev)), batch)
 
     # -- fit ---------------------------------------------------------------------
     def solve(self, objective, coef0):
@@ -277,7 +282,14 @@ class StochasticSolver(Solver):
         auto = self.learning_rate == "auto"
         W = np.array(coef0, dtype=objective.dtype, order="C", copy=True)
         state = _AverageState(W, self.average)
-        best_W, f_best, g_best, eta_scale = None, np.inf, np.inf, 1.0
+        best_W, f_best, g_best = None, np.inf, np.inf
+        # The epoch's reach: the sum of its steps, in Newton steps along the
+        # anchor's direction (each step adds eta P g~). Far from the optimum of a
+        # log-loss the per-sample corrections saturate and cannot pull a long
+        # epoch back, so the reach starts at one Newton step, doubles after
+        # every epoch that decreased the objective, and is halved after one that
+        # did not (which is undone).
+        reach, reach_used = 1.0, 1.0
         curve, converged, message = [], False, ""
         no_improvement, best_monitor = 0, np.inf
         adaptive_eta = None
@@ -287,7 +299,7 @@ class StochasticSolver(Solver):
         while True:
             Z = objective.predictor(W)
             f, g = objective.value_gradient(W, Z)
-            if not np.isfinite(f):
+            if not np.isfinite(f) and not (auto and epoch):
                 raise _diverged(self, epoch)
             g_norm1 = float(np.abs(g).sum())
             if auto and epoch and not (
@@ -297,10 +309,11 @@ class StochasticSolver(Solver):
                 self._log(f"epoch {epoch:3d}  objective {f:.6e} > {f_best:.6e}: "
                           "undone, step halved")
                 W, Z, f, g, g_norm1 = best_W.copy(), Zb, f_best, gb, g_best
-                eta_scale *= 0.5
+                reach = reach_used / 2
                 state.reset(W)
             else:
                 best_W, Zb, f_best, gb, g_best = W.copy(), Z, f, g, g_norm1
+                reach = 2 * reach_used
             curve.append(f)
             g_max = float(np.max(np.abs(g)))
             if tol is None:
@@ -344,7 +357,10 @@ class StochasticSolver(Solver):
             if self.learning_rate == "adaptive":
                 adaptive_eta = eta0 if adaptive_eta is None else adaptive_eta
                 eta0 = adaptive_eta
-            eta0 *= eta_scale
+            if auto:
+                n_steps = -(-n_active // batch)
+                eta0 = min(eta0, reach / n_steps)
+                reach_used = eta0 * n_steps
             g_loss = g.astype(np.float64)
             g_loss[: objective.n_features] -= objective.alpha * W[: objective.n_features]
             order = rng.permutation(active) if self.shuffle else active
@@ -354,7 +370,7 @@ class StochasticSolver(Solver):
                 if not auto:
                     raise _diverged(self, epoch)
                 W = best_W.copy()
-                eta_scale *= 0.5
+                reach = reach_used / 2
                 state.reset(W)
         W = state.result(W)
         if objective.class_symmetric:
@@ -434,7 +450,7 @@ class StochasticSolver(Solver):
         empty2 = np.zeros((0, 0), dtype=dtype)
         buf, D = np.empty(2 * objective.k), np.zeros(objective.shape, dtype=dtype)
 
-        def run(Xs, order_s, Y_s, omega_s, R_s, U, V, ZV):
+        def run(Xs, order_s, Y_s, omega_s, R_s, U, V, ZV, eta0=eta0):
             nonlocal t
             if sp.issparse(Xs):
                 Xd, data, indices, indptr = empty2, Xs.data, Xs.indices, Xs.indptr
@@ -475,13 +491,19 @@ class StochasticSolver(Solver):
                 Xc = X[rows]
                 Xc = Xc.tocsr() if sp.issparse(Xc) else np.ascontiguousarray(Xc, dtype)
                 V = direction(W)
-                U = empty2
+                U, eta_chunk = empty2, eta0
                 if pre.full:
-                    U = pre.rows(_augmented(objective, Xc), dtype)
+                    A = _augmented(objective, Xc)
+                    U = pre.rows(A, dtype)
+                    if has_anchor and self.learning_rate == "auto":
+                        # eta0 came from the leverages of a sub-sample; the
+                        # chunk's own are at hand: no sample may overshoot.
+                        eta_chunk = min(eta0, self._step_bound(pre, A, U, rows, omega, batch))
                 bad = run(Xc, np.arange(len(rows)), np.ascontiguousarray(Y[rows]),
                           np.ascontiguousarray(omega[rows]),
                           R_anchor[rows] if has_anchor else empty2, U, V,
-                          np.ascontiguousarray(_xdot(objective, Xc, V), dtype=dtype))
+                          np.ascontiguousarray(_xdot(objective, Xc, V), dtype=dtype),
+                          eta_chunk)
                 if bad:
                     break
         if state is not None:
@@ -508,6 +530,15 @@ class MinibatchSolver(StochasticSolver):
             # many steps.
             return int(min(256, max(1, n_active // 32)))
         return int(min(self.batch_size, max(n_active, 1)))
+
+
+def _step_for(lev_max, batch):
+    """The largest step for which no sample (or batch of ``batch`` samples)
+    overshoots, in the metric of P: ``1 / lev_max``, or ``batch / lev_max`` up
+    to a Newton step."""
+    if batch == 1:
+        return 1.0 / max(lev_max, 1.0)
+    return min(1.0, batch / max(lev_max, np.finfo(np.float64).tiny))
 
 
 class _AverageState:
