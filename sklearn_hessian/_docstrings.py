@@ -36,8 +36,10 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
 
     max_condition : float, default=None
         Largest Hessian condition number the ``"newton"`` solver accepts before it
-        corrects the Hessian. None means ``1 / (100 * eps)`` of X's dtype (about
-        4.5e13 for float64, 8.4e4 for float32). Ignored by the other solvers.
+        corrects the Hessian (that of the Hessian with the intercepts eliminated
+        and the coefficients scaled to unit diagonal). None means
+        ``min(1e12, 0.1 / eps)`` of X's dtype: 1e12 for float64, about 8.4e5 for
+        float32. Ignored by the other solvers.
 
     hessian_subsample : "auto" or float in (0, 1], default="auto"
         ``"newton"`` only: fraction of the samples its first Hessian is built on,
