@@ -79,12 +79,13 @@ n_iter_ : int
         Objective value after each iteration.
 
     condition_number_ : float
-        Condition number of the Hessian near the solution: from the last
-        factorisation for ``"newton"`` (a LAPACK estimate, exact when a correction
-        was needed), exact from the eigenvalues or a Lanczos estimate for the other
-        solvers. ``inf`` for a singular Hessian. For the multinomial loss the
-        directions along which the loss is flat by construction (the same shift
-        for all classes) are left out.
+        Condition number of the Hessian near the solution, from its eigenvalues:
+        for ``"newton"`` those of the last Hessian it formed (sub-sampled for large
+        multinomial problems, hence an estimate there), for the other solvers
+        those of the Hessian at the solution, or a Lanczos estimate when forming
+        it would cost more. ``inf`` for a singular Hessian. For the multinomial
+        loss the directions along which the loss is flat by construction (the
+        same shift for all classes) are left out.
 
     n_features_in_ : int
         Number of features seen during fit.
