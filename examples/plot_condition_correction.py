@@ -67,7 +67,7 @@ print(f"HessianClassifier:  objective {f_ours:.10f}, solver {ours.solver_!r}, "
 # about 1e9 here, which is why a first-order method crawls. The ``"newton"`` solver
 # eliminates the intercept and scales every coefficient to unit curvature before it
 # factorises the Hessian, so the units of the features cost it nothing: it
-# converges in the same number of iterations as on standardised data.
+# converges in about as many iterations as on standardised data.
 # ``hessian_report`` shows the two condition numbers and the features involved.
 print(ours.hessian_report(X, y, n_top=3))
 
