@@ -53,6 +53,9 @@ exclude_patterns = [
 # ``code`` in rST means Python, as in the docstrings.
 default_role = "literal"
 pygments_style = "sphinx"
+# Quotes stay as typed: error messages quoted in the pages (bad_input.md) must
+# read exactly as Python prints them.
+smartquotes = False
 
 # MyST: $...$ math in the Markdown pages, ::: fences for notes, and anchors for
 # "page.md#section" links.
