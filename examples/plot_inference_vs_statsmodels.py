@@ -1,7 +1,7 @@
 """
-=====================================================
+=======================================================
 Standard errors and p-values: coef_table vs statsmodels
-=====================================================
+=======================================================
 
 A fitted :class:`~sklearn_hessian.HessianRegressor` or
 :class:`~sklearn_hessian.HessianClassifier` already sits at the optimum of the
@@ -27,6 +27,7 @@ penalised optimum.
 # ``prepend=False`` it comes last, as the intercept in ``coef_table``.
 import warnings
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
@@ -59,6 +60,23 @@ def report(name, ours, theirs):
 report("coefficients:", ours["coef"], ols.params)
 report("standard errors:", ours["std_err"], ols.bse)
 report("p-values:", ours["p_value"], ols.pvalues)
+
+# %%
+# The same 95% confidence intervals, drawn: ours as bars, statsmodels' as ticks.
+ci = ols.conf_int()
+rows = np.arange(len(ours))
+fig, ax = plt.subplots(figsize=(6, 4))
+ax.errorbar(ours["coef"], rows, xerr=[ours["coef"] - ours["ci_low"],
+            ours["ci_high"] - ours["coef"]], fmt="o", capsize=3, label="coef_table")
+ax.plot(ci[0], rows, "k|", markersize=14, label="statsmodels OLS")
+ax.plot(ci[1], rows, "k|", markersize=14)
+ax.axvline(0, color="grey", linewidth=0.8)
+ax.set_yticks(rows, ours.index)
+ax.set_xlabel("coefficient (95% confidence interval)")
+ax.set_title("Diabetes: ordinary least squares")
+ax.legend(loc="lower right")
+fig.tight_layout()
+plt.show()
 
 # %%
 # Robust standard errors

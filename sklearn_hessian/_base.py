@@ -33,6 +33,29 @@ class VersionMismatchWarning(UserWarning):
         The version that pickled the model (``"unknown"`` for pickles written
         before versions were recorded).
     current_version : str
+
+    Examples
+    --------
+    A pickle written by another version (simulated here by editing the version
+    recorded in the state) warns when it is loaded:
+
+    >>> import pickle
+    >>> import warnings
+    >>> from sklearn_hessian import HessianRegressor, VersionMismatchWarning
+    >>> state = HessianRegressor().__getstate__()
+    >>> state["_sklearn_hessian_version"] = "0.0.1"
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     HessianRegressor().__setstate__(state)
+    >>> caught[0].category.__name__, caught[0].message.original_version
+    ('VersionMismatchWarning', '0.0.1')
+
+    Make it an error where a silent mismatch is worse than a failure:
+
+    >>> data = pickle.dumps(HessianRegressor())
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", VersionMismatchWarning)
+    ...     model = pickle.loads(data)  # same version here: no error
     """
 
     def __init__(self, *, estimator_name, original_version, current_version):

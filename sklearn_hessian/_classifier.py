@@ -132,6 +132,18 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
         -------
         self : HessianClassifier
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_hessian import HessianClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = HessianClassifier(alpha=1e-3).fit(X, y)
+        >>> clf.coef_.shape, clf.intercept_.shape  # one row per class
+        ((3, 4), (3,))
+        >>> bool(np.allclose(clf.coef_.sum(axis=0), 0))  # symmetric multinomial
+        True
         """
         X, y = validate_data(
             self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES
@@ -291,6 +303,17 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
         -------
         proba : ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_hessian import HessianClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = HessianClassifier(alpha=1e-3).fit(X, y)
+        >>> clf.predict_proba(X[[0, 50, 100]]).round(2)
+        array([[1.  , 0.  , 0.  ],
+               [0.  , 0.99, 0.01],
+               [0.  , 0.  , 1.  ]])
         """
         return np.exp(self.predict_log_proba(X))
 
@@ -306,6 +329,20 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probability of each class, in the order of ``classes_``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_hessian import HessianClassifier
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = HessianClassifier(alpha=1e-3).fit(X, y)
+        >>> clf.predict_log_proba(X[[50]]).round(2)
+        array([[-9.07, -0.01, -4.23]])
+
+        Far from the data the probabilities underflow, their logarithms do not:
+
+        >>> clf.predict_log_proba(100 * X[[0]]).round(1)
+        array([[-496.7,    0. , -566. ]])
         """
         check_is_fitted(self)
         scores = self.decision_function(X)

@@ -357,6 +357,17 @@ class _HessianCVMixin:
         -------
         self : object
             The fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn_hessian import HessianRegressorCV
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> reg = HessianRegressorCV(alphas=5, cv=3).fit(X, y)
+        >>> reg.alphas_.shape, reg.cv_results_["mean_test_score"].shape
+        ((5,), (5,))
+        >>> bool(reg.alpha_ == reg.alphas_[reg.best_index_])
+        True
         """
         classifier = is_classifier(self)
         X, y = validate_data(
@@ -486,6 +497,15 @@ class _HessianCVMixin:
         -------
         score : float
             The score of the fitted model on ``(X, y)``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_iris
+        >>> from sklearn_hessian import HessianClassifierCV
+        >>> X, y = load_iris(return_X_y=True)
+        >>> clf = HessianClassifierCV(alphas=5, cv=3, scoring="neg_log_loss").fit(X, y)
+        >>> print(round(clf.score(X, y), 3))  # minus the log-loss, as scoring says
+        -0.041
         """
         if self.scoring is None:
             return super().score(X, y, sample_weight=sample_weight)

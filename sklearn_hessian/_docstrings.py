@@ -44,8 +44,10 @@ default="auto"
 
     max_condition : float, default=None
         Largest Hessian condition number the ``"newton"`` solver accepts before it
-        corrects the Hessian. None means ``1 / (100 * eps)`` of X's dtype (about
-        4.5e13 for float64, 8.4e4 for float32). Ignored by the other solvers.
+        corrects the Hessian (that of the Hessian with the intercepts eliminated
+        and the coefficients scaled to unit diagonal). None means
+        ``min(1e12, 0.1 / eps)`` of X's dtype: 1e12 for float64, about 8.4e5 for
+        float32. Ignored by the other solvers.
 
     hessian_subsample : "auto" or float in (0, 1], default="auto"
         ``"newton"`` only: fraction of the samples its first Hessian is built on,
@@ -137,12 +139,13 @@ n_iter_ : int
         Objective value after each iteration.
 
     condition_number_ : float
-        Condition number of the Hessian near the solution: from the last
-        factorisation for ``"newton"`` (a LAPACK estimate, exact when a correction
-        was needed), exact from the eigenvalues or a Lanczos estimate for the other
-        solvers. ``inf`` for a singular Hessian. For the multinomial loss the
-        directions along which the loss is flat by construction (the same shift
-        for all classes) are left out.
+        Condition number of the Hessian near the solution, from its eigenvalues:
+        for ``"newton"`` those of the last Hessian it formed (sub-sampled for large
+        multinomial problems, hence an estimate there), for the other solvers
+        those of the Hessian at the solution, or a Lanczos estimate when forming
+        it would cost more. ``inf`` for a singular Hessian. For the multinomial
+        loss the directions along which the loss is flat by construction (the
+        same shift for all classes) are left out.
 
     n_features_in_ : int
         Number of features seen during fit.

@@ -77,6 +77,21 @@ class HessianRegressor(
         -------
         self : HessianRegressor
             The fitted estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn_hessian import HessianRegressor
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> reg = HessianRegressor(alpha=1e-3).fit(X, y)
+        >>> reg.coef_.shape, reg.solver_, reg.n_iter_
+        ((10,), 'newton', 2)
+
+        Sample weights weigh the mean loss (here, twice the weight for large y):
+
+        >>> weights = np.where(y > 150, 2.0, 1.0)
+        >>> reg = HessianRegressor(alpha=1e-3).fit(X, y, sample_weight=weights)
         """
         _check_numeric_target(self, y)
         X, y = validate_data(
@@ -166,6 +181,15 @@ class HessianRegressor(
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Predicted values.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_diabetes
+        >>> from sklearn_hessian import HessianRegressor
+        >>> X, y = load_diabetes(return_X_y=True)
+        >>> reg = HessianRegressor(alpha=1e-3).fit(X, y)
+        >>> reg.predict(X[:3]).round(1)
+        array([190.9,  81.4, 169.4])
         """
         check_is_fitted(self)
         X = validate_data(

@@ -116,6 +116,20 @@ class InferenceWarning(UserWarning):
     Raised when the Hessian is singular (some coefficients are not identified), when
     ``alpha > 0`` (the result is a Laplace approximation, not a frequentist
     covariance), or when the coefficients are not an optimum on the data passed.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn_hessian import HessianRegressor
+    >>> from sklearn_hessian.inference import InferenceWarning
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = HessianRegressor(alpha=1e-2).fit(X, y)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     std_err = reg.std_errors(X, y)  # alpha > 0: a Laplace approximation
+    >>> [w.category is InferenceWarning for w in caught]
+    [True]
     """
 
 
@@ -632,6 +646,24 @@ class HessianReport:
         coefficients (intercepts excluded): the most collinear combination.
     scaled_worst : list of (str, float)
         Parameters with its largest components.
+
+    Examples
+    --------
+    On the unscaled breast cancer data, the features' units make the Hessian
+    ill-conditioned; scaling removes most of it:
+
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn_hessian import HessianClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = HessianClassifier(alpha=1e-3).fit(X, y)
+    >>> report = clf.hessian_report(X, y, n_top=2)
+    >>> print(f"{report.condition_number:.1e} {report.scaled_condition_number:.1e}")
+    1.9e+09 1.4e+03
+    >>> print(report)  # doctest: +ELLIPSIS
+    Hessian at the solution: 31 parameters
+      eigenvalues: min ..., max ...
+    ...
+      -> the features' units or offsets make it ill-conditioned: standardise them ...
     """
 
     eigenvalues: np.ndarray
