@@ -209,6 +209,21 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
         -------
         self : HessianClassifier
             The updated estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import load_breast_cancer
+        >>> from sklearn_hessian import HessianClassifier
+        >>> X, y = load_breast_cancer(return_X_y=True)
+        >>> clf = HessianClassifier(solver="sgd", random_state=0)
+        >>> for epoch in range(5):
+        ...     for rows in np.array_split(np.arange(len(y)), 5):
+        ...         clf = clf.partial_fit(X[rows], y[rows], classes=[0, 1])
+        >>> clf.n_iter_, clf.t_
+        (25, 2845)
+        >>> bool(clf.score(X, y) > 0.9)
+        True
         """
         first = not hasattr(self, "_partial_state") and not hasattr(self, "classes_")
         if first and classes is None:

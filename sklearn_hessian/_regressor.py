@@ -142,6 +142,20 @@ class HessianRegressor(
         -------
         self : HessianRegressor
             The updated estimator.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.datasets import make_regression
+        >>> from sklearn_hessian import HessianRegressor
+        >>> X, y = make_regression(n_samples=2000, n_features=5, noise=1.0,
+        ...                        random_state=0)
+        >>> reg = HessianRegressor(solver="sgd", random_state=0)
+        >>> for epoch in range(3):
+        ...     for rows in np.array_split(np.arange(len(y)), 4):
+        ...         reg = reg.partial_fit(X[rows], y[rows])
+        >>> round(reg.score(X, y), 4)
+        0.9999
         """
         _check_numeric_target(self, y)
         first = not hasattr(self, "_partial_state") and not hasattr(self, "coef_")
