@@ -62,7 +62,9 @@ default="auto"
         Start from the previous solution when refitting data of the same shape.
 
     verbose : int, default=0
-        Print one line per iteration (objective, gradient, step, correction).
+        Print one line per iteration (objective, gradient, step, correction);
+        for the stochastic solvers one per epoch, and from 2 on a progress bar
+        over the epochs when ``tqdm`` is installed (it is optional).
 
     random_state : int, RandomState instance or None, default=None
         Seed of the rows drawn for the sub-sampled Hessians, and of the order of

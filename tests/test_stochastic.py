@@ -248,3 +248,16 @@ def test_a9a_no_worse_than_sgdclassifier_at_equal_epochs(solver):
         f_ours = objective_value(ours, X, y, ALPHA)
         f_sk = objective_value(sk, X, y, ALPHA)
         assert f_ours <= f_sk, (epochs, f_ours, f_sk)
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    X, y = load_breast_cancer(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        HessianClassifier(solver="sgd", verbose=1, max_iter=3).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split()[:3] for line in lines[:3]] == [
+        ["[sgd]", "epoch", str(e)] for e in (1, 2, 3)]
+    assert all("objective" in line and "max|grad|" in line and "step" in line
+               for line in lines[:3])
+    assert lines[3] == "[sgd] stopped after 3 epoch(s)"

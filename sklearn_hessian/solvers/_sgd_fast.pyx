@@ -23,7 +23,7 @@ With ``batch == 1`` (solver "sgd") every sample's step is applied at once,
 W and applied together.
 """
 
-from libc.math cimport exp, isfinite, pow
+from libc.math cimport exp, isfinite, log, log1p, pow
 
 ctypedef fused floating:
     float
@@ -231,3 +231,104 @@ def sgd_steps(
             for c in range(k):
                 w[j * k + c] += S * V[j, c]
     return t, n_avg, bad
+
+
+def anchor_pass(
+    int loss,
+    bint sparse,
+    const floating[:, ::1] Xd,
+    const floating[::1] data,
+    const index_t[::1] indices,
+    const index_t[::1] indptr,
+    const double[:, ::1] Y,
+    const floating[::1] sw,
+    const floating[:, ::1] W,
+    bint fit_intercept,
+    floating[:, ::1] R,
+    double[:, ::1] G,
+    double[::1] buf,
+):
+    """The anchor of an epoch in one pass over X: the weighted mean loss (returned,
+    without the penalty), every sample's residual ``R = dloss/dz`` and the loss's
+    gradient ``G = [X, 1]^T (sw * R)`` (accumulated in float64, G zeroed by the
+    caller). Two sparse products and the elementwise passes between them would
+    read X twice and the residuals three times.
+    """
+    cdef Py_ssize_t n = R.shape[0]
+    cdef Py_ssize_t k = W.shape[1]
+    cdef Py_ssize_t d = W.shape[0]
+    cdef Py_ssize_t p = d - 1 if fit_intercept else d
+    cdef Py_ssize_t s, j, jj, c, label
+    cdef double f = 0.0, x, zmax, zsum, value, weight
+    cdef double* z = &buf[0]
+    cdef double* r = &buf[k]
+    cdef const floating* w = &W[0, 0]
+    cdef double* g = &G[0, 0]
+    with nogil:
+        for s in range(n):
+            for c in range(k):
+                z[c] = w[p * k + c] if fit_intercept else 0.0
+            if sparse:
+                for jj in range(indptr[s], indptr[s + 1]):
+                    x = data[jj]
+                    j = indices[jj] * k
+                    for c in range(k):
+                        z[c] += x * w[j + c]
+            else:
+                for j in range(p):
+                    x = Xd[s, j]
+                    if x != 0:
+                        for c in range(k):
+                            z[c] += x * w[j * k + c]
+            if loss == SQUARED:
+                value = 0.0
+                for c in range(k):
+                    r[c] = z[c] - Y[s, c]
+                    value += 0.5 * r[c] * r[c]
+            elif loss == BINOMIAL:
+                # log(1 + exp(z)) - y z and expit(z) - y, without overflow, from
+                # one exponential.
+                if z[0] > 0:
+                    x = exp(-z[0])
+                    value = z[0] + log1p(x) - Y[s, 0] * z[0]
+                    r[0] = 1.0 / (1.0 + x) - Y[s, 0]
+                else:
+                    x = exp(z[0])
+                    value = log1p(x) - Y[s, 0] * z[0]
+                    r[0] = x / (1.0 + x) - Y[s, 0]
+            else:
+                zmax = z[0]
+                for c in range(1, k):
+                    if z[c] > zmax:
+                        zmax = z[c]
+                zsum = 0.0
+                for c in range(k):
+                    r[c] = exp(z[c] - zmax)
+                    zsum += r[c]
+                label = <Py_ssize_t> Y[s, 0]
+                value = zmax + log(zsum) - z[label]
+                for c in range(k):
+                    r[c] /= zsum
+                r[label] -= 1.0
+            weight = sw[s]
+            f += weight * value
+            for c in range(k):
+                R[s, c] = r[c]
+                r[c] *= weight
+            if weight != 0:
+                if sparse:
+                    for jj in range(indptr[s], indptr[s + 1]):
+                        x = data[jj]
+                        j = indices[jj] * k
+                        for c in range(k):
+                            g[j + c] += x * r[c]
+                else:
+                    for j in range(p):
+                        x = Xd[s, j]
+                        if x != 0:
+                            for c in range(k):
+                                g[j * k + c] += x * r[c]
+                if fit_intercept:
+                    for c in range(k):
+                        g[p * k + c] += r[c]
+    return f

@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from .._losses import BinomialLoss, MultinomialLoss
 from .._spectral import center_classes
 from ._base import Solver, SolverResult, floored_diagonal
-from ._sgd_fast import sgd_steps
+from ._sgd_fast import anchor_pass, sgd_steps
 from .newton import _NewtonSystem, default_max_condition
 
 # Codes of the compiled loop (_sgd_fast.pyx).
@@ -88,8 +88,7 @@ class _Preconditioner:
     (from all rows, one pass).
     """
 
-    def __init__(self, objective, Z, rows, full, max_condition, curvature=None):
-        curv = objective.curvature(None, Z)
+    def __init__(self, objective, curv, rows, full, max_condition, curvature=None):
         self.per_output = not objective.loss.diagonal_curvature
         if self.per_output:
             C = curv.astype(np.float64) * (1 - curv)
@@ -251,10 +250,11 @@ class StochasticSolver(Solver):
         # row gathers: choice without replacement would permute all n samples.
         return np.sort(active[rng.randint(0, len(active), m)])
 
-    def _precondition(self, objective, Z, active, omega, batch, rng, curvature=None):
-        """The preconditioner at ``Z`` and the automatic step size under it."""
+    def _precondition(self, objective, curv, active, omega, batch, rng, curvature=None):
+        """The preconditioner for the loss curvature ``curv`` (what
+        ``objective.curvature`` returns) and the automatic step size under it."""
         rows = self._hessian_rows(objective, active, rng)
-        pre = _Preconditioner(objective, Z, rows, self._use_full(objective),
+        pre = _Preconditioner(objective, curv, rows, self._use_full(objective),
                               self.max_condition, curvature)
         lev = pre.leverage(rows) * omega[rows if pre.full else slice(None)]
         return pre, _step_for(float(np.max(lev)), batch)
@@ -296,9 +296,9 @@ class StochasticSolver(Solver):
         epoch = 0
         eps = float(np.finfo(objective.dtype).eps)
         tol = None
+        progress = _progress_bar(self.name, self.max_iter) if self.verbose >= 2 else None
         while True:
-            Z = objective.predictor(W)
-            f, g = objective.value_gradient(W, Z)
+            f, g, R = self._anchor(objective, W)
             if not np.isfinite(f) and not (auto and epoch):
                 raise _diverged(self, epoch)
             g_norm1 = float(np.abs(g).sum())
@@ -308,11 +308,11 @@ class StochasticSolver(Solver):
                 # The epoch made things worse: undo it and halve the step.
                 self._log(f"epoch {epoch:3d}  objective {f:.6e} > {f_best:.6e}: "
                           "undone, step halved")
-                W, Z, f, g, g_norm1 = best_W.copy(), Zb, f_best, gb, g_best
+                W, R, f, g, g_norm1 = best_W.copy(), Rb, f_best, gb, g_best
                 reach = reach_used / 2
                 state.reset(W)
             else:
-                best_W, Zb, f_best, gb, g_best = W.copy(), Z, f, g, g_norm1
+                best_W, Rb, f_best, gb, g_best = W.copy(), R, f, g, g_norm1
                 reach = 2 * reach_used
             curve.append(f)
             g_max = float(np.max(np.abs(g)))
@@ -321,11 +321,16 @@ class StochasticSolver(Solver):
                 # its starting size.
                 tol = self.effective_tol = max(self.tol, 10 * eps * g_max)
             if epoch:
-                self._log(f"epoch {epoch:3d}  objective {f:.12e}  max|grad| {g_max:.3e}")
+                self._log(f"epoch {epoch:3d}  objective {f:.12e}  max|grad| {g_max:.3e}"
+                          f"  step {eta0:.3g}"
+                          + (f"  ({pre.corrected})" if pre.corrected else ""))
+                if progress is not None:
+                    progress.update(1)
+                    progress.set_postfix(objective=f"{f:.6g}", grad=f"{g_max:.2g}")
             if g_max <= tol:
                 converged = True
                 break
-            monitor = f if self.validation is None else self._validation_loss(objective, Z)
+            monitor = f if self.validation is None else self._validation_loss(objective, W)
             if epoch == 0 or monitor < best_monitor - tol * abs(best_monitor):
                 best_monitor, no_improvement = monitor, 0
             elif epoch:
@@ -345,14 +350,12 @@ class StochasticSolver(Solver):
             if epoch >= self.max_iter:
                 break
             epoch += 1
-            R_anchor = np.ascontiguousarray(
-                objective.loss.gradient(objective.y, Z), dtype=objective.dtype)
             if self._use_full(objective) or epoch & (epoch - 1) == 0:
                 # A diagonal one (a pass over X) at epochs 1, 2, 4, 8...: the
                 # curvature settles as the iterates do, and a stale preconditioner
                 # only slows the variance-reduced steps down, it does not bias them.
-                pre, eta_auto = self._precondition(objective, Z, active, omega, batch,
-                                                   rng)
+                pre, eta_auto = self._precondition(
+                    objective, _curvature(objective, R), active, omega, batch, rng)
             eta0 = eta_auto if self.eta0 == "auto" else float(self.eta0)
             if self.learning_rate == "adaptive":
                 adaptive_eta = eta0 if adaptive_eta is None else adaptive_eta
@@ -365,22 +368,49 @@ class StochasticSolver(Solver):
             g_loss[: objective.n_features] -= objective.alpha * W[: objective.n_features]
             order = rng.permutation(active) if self.shuffle else active
             bad = self._epoch(objective, W, state, order, omega, code, pre, eta0,
-                              R_anchor, g_loss)
+                              R, g_loss)
             if bad:
                 if not auto:
                     raise _diverged(self, epoch)
                 W = best_W.copy()
                 reach = reach_used / 2
                 state.reset(W)
+        if progress is not None:
+            progress.close()
+        self._log(f"{'converged' if converged else 'stopped'} after {epoch} epoch(s)"
+                  + (f": {message}" if message else ""))
         W = state.result(W)
         if objective.class_symmetric:
             center_classes(W, objective.k)
         return SolverResult(coef=W, n_iter=max(epoch, 1), converged=converged,
                             loss_curve=curve[1:] or curve, message=message)
 
-    def _validation_loss(self, objective, Z):
+    def _anchor(self, objective, W):
+        """``(F, grad F, R)`` at W, R the residuals ``dloss/dz`` of every sample
+        (the anchor's, for the variance-reduced steps): one fused compiled pass
+        over CSR or C-ordered X, else the objective's two."""
+        X = objective.X
+        if _in_place(objective):
+            G = np.zeros(objective.shape)
+            R = np.empty((objective.n_samples, objective.k), dtype=objective.dtype)
+            data, indices, indptr = _csr_arrays(X, objective.dtype)
+            f = anchor_pass(
+                _loss_code(objective), sp.issparse(X),
+                X if not sp.issparse(X) else np.zeros((0, 0), objective.dtype),
+                data, indices, indptr, self._targets(objective), objective.sw,
+                W, objective.fit_intercept, R, G, np.empty(2 * objective.k))
+            p = objective.n_features
+            G[:p] += objective.alpha * W[:p]
+            return f + objective._penalty(W), G.astype(objective.dtype), R
+        Z = objective.predictor(W)
+        f, g = objective.value_gradient(W, Z)
+        R = np.ascontiguousarray(objective.loss.gradient(objective.y, Z), objective.dtype)
+        return f, g, R
+
+    def _validation_loss(self, objective, W):
         rows, weights = self.validation
-        values = objective.loss.value(objective.y[rows], Z[rows])
+        Z = _xdot(objective, objective.X[rows], W)
+        values = objective.loss.value(objective.y[rows], Z)
         return float(np.dot(weights, values) / weights.sum())
 
     # -- partial_fit -------------------------------------------------------------
@@ -403,7 +433,8 @@ class StochasticSolver(Solver):
         # only then fold this chunk's in (its weight at least 1/10, so that the
         # mean follows the logistic curvature as the iterates move).
         running = state.get("curvature")
-        pre, eta_auto = self._precondition(objective, Z, active, omega, batch, rng,
+        pre, eta_auto = self._precondition(objective, objective.curvature(None, Z),
+                                           active, omega, batch, rng,
                                            curvature=running)
         share = max(float(state["chunk_weight"]) / state["weight_total"], 0.1)
         state["curvature"] = (pre.curvature if running is None
@@ -452,13 +483,8 @@ class StochasticSolver(Solver):
 
         def run(Xs, order_s, Y_s, omega_s, R_s, U, V, ZV, eta0=eta0):
             nonlocal t
-            if sp.issparse(Xs):
-                Xd, data, indices, indptr = empty2, Xs.data, Xs.indices, Xs.indptr
-                if indices.dtype != indptr.dtype:
-                    indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
-            else:
-                Xd, data = Xs, np.zeros(0, dtype=dtype)
-                indices = indptr = np.zeros(0, dtype=np.int32)
+            Xd = empty2 if sp.issparse(Xs) else Xs
+            data, indices, indptr = _csr_arrays(Xs, dtype)
             t, avg.n, bad = sgd_steps(
                 code, sp.issparse(Xs), Xd, data, indices, indptr, order_s, Y_s,
                 omega_s, R_s, has_anchor, U, pre.full,
@@ -477,11 +503,7 @@ class StochasticSolver(Solver):
             G[:p] += objective.alpha * W_now[:p]
             return np.ascontiguousarray(pre.apply(G), dtype=dtype)
 
-        in_place = has_anchor and not pre.full and (
-            (sp.issparse(X) and X.format == "csr" and X.data.dtype == dtype)
-            or (not sp.issparse(X) and X.flags.c_contiguous)
-        )
-        if in_place:
+        if has_anchor and not pre.full and _in_place(objective):
             # x_s V is computed with x_s W in the loop: no pass for X V.
             bad = run(X, order, Y, omega, R_anchor, empty2, direction(W), empty2)
         else:
@@ -530,6 +552,51 @@ class MinibatchSolver(StochasticSolver):
             # many steps.
             return int(min(256, max(1, n_active // 32)))
         return int(min(self.batch_size, max(n_active, 1)))
+
+
+def _in_place(objective):
+    """Whether the compiled loops can read X itself: CSR or C-ordered dense."""
+    X = objective.X
+    if sp.issparse(X):
+        return X.format == "csr" and X.data.dtype == objective.dtype
+    return X.flags.c_contiguous
+
+
+def _csr_arrays(X, dtype):
+    """(data, indices, indptr) of sparse X for the compiled loops, with indices
+    and indptr of one integer type (empty arrays for dense X)."""
+    if not sp.issparse(X):
+        empty = np.zeros(0, dtype=np.int32)
+        return np.zeros(0, dtype=dtype), empty, empty
+    indices, indptr = X.indices, X.indptr
+    if indices.dtype != indptr.dtype:
+        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
+    return X.data, indices, indptr
+
+
+def _curvature(objective, R):
+    """The loss's curvature (what ``objective.curvature`` returns) from the
+    residuals ``R = dloss/dz``: p = R + y, written so that p (1 - p) keeps its
+    precision when p is near 0 or 1."""
+    y = objective.y
+    if isinstance(objective.loss, MultinomialLoss):
+        P = R.astype(np.float64)
+        P[np.arange(len(y)), y] += 1
+        return P
+    if isinstance(objective.loss, BinomialLoss):
+        r = R[:, 0].astype(np.float64)
+        return (y + r) * ((1 - y) - r)
+    return np.ones(len(y))
+
+
+def _progress_bar(name, total):
+    """A tqdm progress bar over epochs when tqdm is installed (it is optional);
+    None otherwise, and the per-epoch lines of ``verbose`` remain."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="epoch", desc=name, leave=False)
 
 
 def _step_for(lev_max, batch):
