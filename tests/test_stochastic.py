@@ -186,8 +186,9 @@ def test_other_schedules_make_progress(solver, learning_rate):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
-    # From zero the gap is 8; "invscaling" decays per sample, as scikit-learn's.
-    assert _gap(clf, X, y, f_star) < 0.2
+    # From zero the gap is 8; "invscaling" decays per sample, as scikit-learn's,
+    # to 1/130 of its first step after these 17,000 samples.
+    assert _gap(clf, X, y, f_star) < (1.0 if learning_rate == "invscaling" else 0.2)
 
 
 @pytest.mark.parametrize("solver", STOCHASTIC)

@@ -66,6 +66,7 @@ def sgd_steps(
     const floating[:, ::1] R,
     bint has_anchor,
     const floating[:, ::1] U,
+    const floating[:, ::1] Pm,
     bint full,
     const floating[:, ::1] dinv,
     bint per_output,
@@ -87,8 +88,10 @@ def sgd_steps(
 ):
     """Run the steps over ``order``; see the module docstring.
 
-    ``U[i]`` (full preconditioner; ``U[c m + i]`` for output c with one block per
-    class) belongs to ``order[i]``; every other per-sample
+    ``U[i]`` (full preconditioner, one sample per step; ``U[c m + i]`` for output
+    c with one block per class) belongs to ``order[i]``. With batches the full
+    preconditioner is ``Pm`` itself (``(d, d)``, or ``(K d, d)`` per class),
+    applied to each batch's gradient. Every other per-sample
     array is indexed by the sample itself. ``D`` (shape of W) is the batch's
     accumulator, ``buf`` scratch of 2 k doubles. Returns ``(t, n_avg, bad)``: the
     number of samples stepped on and of averaged iterates so far, and the
@@ -114,6 +117,7 @@ def sgd_steps(
     cdef floating* acc = &D[0, 0]
     cdef const floating* di = &dinv[0, 0] if not full else NULL
     cdef const floating* Ui
+    cdef const floating* Pc
     # With batches the steps go to D first; one sample per step writes W itself.
     cdef bint direct = batch <= 1
     cdef floating* target = w if direct else acc
@@ -182,7 +186,24 @@ def sgd_steps(
             scale = -eta if direct else 1.0
             for c in range(k):
                 delta[c] *= scale
-            if full:
+            if full and not direct:
+                # The batch's raw gradient; P is applied once, at its end.
+                if sparse:
+                    for jj in range(indptr[s], indptr[s + 1]):
+                        x = data[jj]
+                        j = indices[jj] * k
+                        for c in range(k):
+                            acc[j + c] += x * delta[c]
+                else:
+                    for j in range(p):
+                        x = Xd[s, j]
+                        if x != 0:
+                            for c in range(k):
+                                acc[j * k + c] += x * delta[c]
+                if fit_intercept:
+                    for c in range(k):
+                        acc[p * k + c] += delta[c]
+            elif full:
                 if per_output:
                     for c in range(k):
                         Ui = &U[c * mu + i, 0]
@@ -214,7 +235,20 @@ def sgd_steps(
             t += 1
             in_batch += 1
             if direct or in_batch == batch or i == m - 1:
-                if not direct:
+                if not direct and full:
+                    # W[:, c] -= eta P_c (batch gradient)_c / b, with P_c the
+                    # rows c d ... (c + 1) d - 1 of Pm (one block for all
+                    # outputs unless per_output).
+                    for c in range(k):
+                        Pc = &Pm[(c if per_output else 0) * d, 0]
+                        for j in range(d):
+                            total = 0.0
+                            for jj in range(d):
+                                total += Pc[j * d + jj] * acc[jj * k + c]
+                            w[j * k + c] -= eta * total / in_batch
+                    for j in range(d * k):
+                        acc[j] = 0
+                elif not direct:
                     # The batch's mean step, then a fresh accumulator.
                     for j in range(d * k):
                         w[j] -= eta * acc[j] / in_batch

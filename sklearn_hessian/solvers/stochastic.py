@@ -256,6 +256,10 @@ class StochasticSolver(Solver):
         rows = self._hessian_rows(objective, active, rng)
         pre = _Preconditioner(objective, curv, rows, self._use_full(objective),
                               self.max_condition, curvature)
+        if pre.full:
+            # x_i^T P x_i costs d^2 per row: 1024 of them tell the step, and the
+            # chunks of "sgd" clip it by their own rows' leverages anyway.
+            rows = rows[:: max(1, len(rows) // 1024)]
         lev = pre.leverage(rows) * omega[rows if pre.full else slice(None)]
         return pre, _step_for(float(np.max(lev)), batch)
 
@@ -286,10 +290,11 @@ class StochasticSolver(Solver):
         # The epoch's reach: the sum of its steps, in Newton steps along the
         # anchor's direction (each step adds eta P g~). Far from the optimum of a
         # log-loss the per-sample corrections saturate and cannot pull a long
-        # epoch back, so the reach starts at one Newton step, doubles after
-        # every epoch that decreased the objective, and is halved after one that
-        # did not (which is undone).
-        reach, reach_used = 1.0, 1.0
+        # epoch back, so the reach starts at one Newton step and doubles after
+        # every epoch that decreased the objective; an epoch that did not is
+        # undone, and the reach stays below half of its own from then on.
+        reach = reach_used = 1.0
+        ceiling = np.inf  # half the smallest reach that had to be undone
         curve, converged, message = [], False, ""
         no_improvement, best_monitor = 0, np.inf
         adaptive_eta = None
@@ -309,11 +314,11 @@ class StochasticSolver(Solver):
                 self._log(f"epoch {epoch:3d}  objective {f:.6e} > {f_best:.6e}: "
                           "undone, step halved")
                 W, R, f, g, g_norm1 = best_W.copy(), Rb, f_best, gb, g_best
-                reach = reach_used / 2
+                reach = ceiling = min(ceiling, reach_used / 2)
                 state.reset(W)
             else:
                 best_W, Rb, f_best, gb, g_best = W.copy(), R, f, g, g_norm1
-                reach = 2 * reach_used
+                reach = min(2 * reach_used, ceiling)
             curve.append(f)
             g_max = float(np.max(np.abs(g)))
             if tol is None:
@@ -350,10 +355,11 @@ class StochasticSolver(Solver):
             if epoch >= self.max_iter:
                 break
             epoch += 1
-            if self._use_full(objective) or epoch & (epoch - 1) == 0:
-                # A diagonal one (a pass over X) at epochs 1, 2, 4, 8...: the
-                # curvature settles as the iterates do, and a stale preconditioner
-                # only slows the variance-reduced steps down, it does not bias them.
+            if epoch <= 4 or epoch & (epoch - 1) == 0:
+                # At epochs 1, 2, 3, 4, 8, 16...: the curvature settles as the
+                # iterates do, and a stale preconditioner only slows the
+                # variance-reduced steps down, it does not bias them (a full one
+                # costs m d^2, hundreds of passes over a sparse X like a9a's).
                 pre, eta_auto = self._precondition(
                     objective, _curvature(objective, R), active, omega, batch, rng)
             eta0 = eta_auto if self.eta0 == "auto" else float(self.eta0)
@@ -373,7 +379,7 @@ class StochasticSolver(Solver):
                 if not auto:
                     raise _diverged(self, epoch)
                 W = best_W.copy()
-                reach = reach_used / 2
+                reach = ceiling = min(ceiling, reach_used / 2)
                 state.reset(W)
         if progress is not None:
             progress.close()
@@ -487,7 +493,7 @@ class StochasticSolver(Solver):
             data, indices, indptr = _csr_arrays(Xs, dtype)
             t, avg.n, bad = sgd_steps(
                 code, sp.issparse(Xs), Xd, data, indices, indptr, order_s, Y_s,
-                omega_s, R_s, has_anchor, U, pre.full,
+                omega_s, R_s, has_anchor, U, Pm, pre.full,
                 pre.dinv if not pre.full else empty2, pre.per_output,
                 # decay eta0 / batch: the step of a batch is eta0 / (1 + t eta0 / b)
                 # after t samples, t / b steps.
@@ -503,7 +509,13 @@ class StochasticSolver(Solver):
             G[:p] += objective.alpha * W_now[:p]
             return np.ascontiguousarray(pre.apply(G), dtype=dtype)
 
-        if has_anchor and not pre.full and _in_place(objective):
+        # One sample per step with a full P needs the rows P x_i (by chunks);
+        # batches apply P to their gradient, in the loop.
+        rows_of_P = pre.full and batch == 1
+        Pm = empty2
+        if pre.full and not rows_of_P:
+            Pm = np.ascontiguousarray(np.concatenate(pre._P), dtype=dtype)
+        if has_anchor and not rows_of_P and _in_place(objective):
             # x_s V is computed with x_s W in the loop: no pass for X V.
             bad = run(X, order, Y, omega, R_anchor, empty2, direction(W), empty2)
         else:
@@ -514,7 +526,7 @@ class StochasticSolver(Solver):
                 Xc = Xc.tocsr() if sp.issparse(Xc) else np.ascontiguousarray(Xc, dtype)
                 V = direction(W)
                 U, eta_chunk = empty2, eta0
-                if pre.full:
+                if rows_of_P:
                     A = _augmented(objective, Xc)
                     U = pre.rows(A, dtype)
                     if has_anchor and self.learning_rate == "auto":
@@ -545,6 +557,11 @@ class MinibatchSolver(StochasticSolver):
     1, a Newton step) and the mean of a batch has that much less variance."""
 
     name = "minibatch"
+
+    def _use_full(self, objective):
+        # P costs O(d^2 k) per batch, against O(b nnz(x) k) for the batch's
+        # gradient: cheap up to a few hundred coefficients whatever the sparsity.
+        return objective.shape[0] <= 512
 
     def _batch(self, n_active):
         if self.batch_size == "auto":
