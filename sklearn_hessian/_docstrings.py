@@ -25,7 +25,10 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
 
     tol : float, default=1e-8
         Stop when the largest absolute entry of the objective's gradient is at most
-        ``tol`` and, for the Newton solvers, half the Newton decrement is too. The
+        ``tol`` and half the Newton decrement is too. An entry of a feature whose
+        root-mean-square is below 1 is first divided by it (the gradient as if that
+        feature had unit RMS), so the test does not depend on the units of the
+        features; on standardised data it is the plain ``max|g| <= tol``. The
         objective is a mean over samples, so ``tol`` does not grow with n. Newton
         steps converge quadratically, which makes the tight default cheap; a fit
         that reaches the limit of floating-point precision first (common in

@@ -5,12 +5,59 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._linesearch import armijo
+from .._objective import _squared_t_dot
 from .._spectral import center_classes
 
 
-def floored_diagonal(d):
+def feature_rms(objective):
+    """Root-mean-square of each column of ``[X, 1]`` under the sample weights,
+    shape ``(n_features + fit_intercept,)``: ``sqrt(sum_i s_i x_ij^2 / sum_i s_i)``.
+
+    One pass over X, no copy of it. The intercept's column of ones has RMS 1.
+    """
+    sw = objective.sw.astype(np.float64)[:, None]
+    ms = _squared_t_dot(objective.X, sw)[:, 0]
+    if objective.fit_intercept:
+        ms = np.append(ms, 1.0)
+    return np.sqrt(np.maximum(ms, 0.0))
+
+
+def gradient_weights(objective, rms=None):
+    """Factors ``max(1, 1 / rms_j)`` applied to the gradient's rows by the stopping
+    test, shape ``(n_features + fit_intercept, 1)``.
+
+    ``g_j / rms_j`` is the gradient with respect to the coefficient of feature j
+    scaled to unit RMS: a feature in small units (RMS 1e-8) has a gradient 1e-8
+    times smaller than its standardised version whatever its coefficient, so the
+    plain test ``|g_j| <= tol`` would pass with that coefficient still far from its
+    optimum. Taking the larger of the two measures keeps the plain test for
+    features of RMS >= 1 (where it is the stricter one). An all-zero column
+    (RMS 0) has a zero loss gradient: factor 1.
+    """
+    if rms is None:
+        rms = feature_rms(objective)
+    with np.errstate(divide="ignore", over="ignore"):
+        inv = 1.0 / rms
+    inv[~np.isfinite(inv)] = 1.0
+    return np.maximum(inv, 1.0).astype(objective.dtype)[:, None]
+
+
+def floored_diagonal(d, scale2=None):
     """A Hessian diagonal made safe to divide by: entries floored at 1e-12 of the
-    largest, and all ones when every entry is zero (all-zero X, no penalty)."""
+    largest, and all ones when every entry is zero (all-zero X, no penalty).
+
+    ``scale2`` (broadcasting against ``d``; the squared feature RMS of
+    ``feature_rms``, see ``NewtonLoop.floored_diagonal``) makes the floor apply to
+    ``d / scale2``, the diagonal as if every feature had unit RMS: then a feature in
+    units 1e-8 (its diagonal 1e-16 times that of its standardised version) keeps its
+    true curvature instead of being floored at 1e-12 of the largest, which would
+    hide it from the preconditioned directions.
+    """
+    if scale2 is not None:
+        ds = d.astype(np.float64) / scale2
+        out = (floored_diagonal(ds) * scale2).astype(d.dtype)
+        if np.all(np.isfinite(out)) and np.all(out > 0):
+            return out
     d_max = float(np.max(d)) if d.size else 0.0
     if not d_max > 0:
         return np.ones_like(d)
@@ -38,8 +85,10 @@ class Solver:
     Parameters
     ----------
     tol : float
-        Stop when the largest absolute gradient entry is at most ``tol`` (and, for
-        Newton-type solvers, half the Newton decrement too).
+        Stop when the largest absolute gradient entry, measured both in the
+        features' units and as if every feature had unit root-mean-square
+        (``gradient_measure``), is at most ``tol``, and half the Newton decrement
+        too.
     max_iter : int
         Maximum number of outer iterations.
     verbose : int
@@ -56,6 +105,20 @@ class Solver:
 
     def solve(self, objective, coef0):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def floored_diagonal(self, d):
+        """``floored_diagonal(d)``, the floor applied feature-scale-free once
+        ``solve`` has measured the features' RMS."""
+        return floored_diagonal(d, getattr(self, "_rms2", None))
+
+    def gradient_measure(self, g):
+        """What the stopping test compares with ``tol``: ``max_j |g_j| max(1, 1/rms_j)``
+        (see ``gradient_weights``); the plain ``max|g|`` before ``solve`` set the
+        weights."""
+        weights = getattr(self, "_grad_weights", None)
+        if weights is None or weights.shape[0] != g.shape[0]:
+            return float(np.max(np.abs(g), initial=0))
+        return float(np.max(np.abs(g) * weights, initial=0))
 
     def _log(self, msg):
         if self.verbose:
@@ -74,8 +137,10 @@ class NewtonLoop(Solver):
     One iteration: direction (subclass) -> Armijo line search along it, where
     ``X @ d`` is computed once and each trial costs O(n k) -> the gradient at the
     accepted point, reusing the updated raw prediction -> convergence check.
-    Converged when ``max|g| <= tol`` and half the Newton decrement ``-g.d`` is at
-    most ``tol``. Exact Newton steps (``exact_steps = True``) certify the point
+    Converged when the gradient measure (``max|g|``, each feature's entries
+    divided by its root-mean-square when that is below 1, see
+    ``gradient_weights``) and half the Newton decrement ``-g.d`` are at most
+    ``tol``. Exact Newton steps (``exact_steps = True``) certify the point
     they lead to, so the test uses the decrement of the step just taken and the
     gradient at the new point, as scikit-learn's Newton solvers do: a final Hessian
     is never built only to be discarded. Inexact steps (truncated CG) do not, so
@@ -108,10 +173,13 @@ class NewtonLoop(Solver):
         Z = objective.predictor(coef)
         f, g = objective.value_gradient(coef, Z)
         eps = float(np.finfo(objective.dtype).eps)
+        rms = feature_rms(objective)
+        self._grad_weights = gradient_weights(objective, rms)
+        self._rms2 = np.where(rms > 0, rms * rms, 1.0)[:, None]
         # The gradient is only known to about eps * (its starting size): a tol
         # below that (1e-8 with float32 data) could never be certified, so the
         # test stops at the precision of the data type.
-        tol = self.effective_tol = max(self.tol, 10 * eps * float(np.max(np.abs(g), initial=0)))
+        tol = self.effective_tol = max(self.tol, 10 * eps * self.gradient_measure(g))
         curve = []
         converged, message = False, ""
         n_iter = 0
@@ -119,7 +187,7 @@ class NewtonLoop(Solver):
             d = self.direction(objective, coef, Z, g)
             slope = float(np.vdot(g, d))
             half_decrement = -0.5 * slope
-            g_max = float(np.max(np.abs(g)))
+            g_max = self.gradient_measure(g)
             last_step = (
                 not self.exact_steps and g_max <= tol and half_decrement <= tol
             )
@@ -151,7 +219,7 @@ class NewtonLoop(Solver):
                 self._log(f"iter {n_iter:3d}  objective {f:.12e}  final step {ls.step:.3g}")
                 break
             g = objective.gradient(coef, Z)
-            g_max = float(np.max(np.abs(g)))
+            g_max = self.gradient_measure(g)
             self._log(
                 f"iter {n_iter:3d}  objective {f:.12e}  max|grad| {g_max:.3e}  "
                 f"step {ls.step:.3g}  decrement/2 {half_decrement:.3e}"
