@@ -270,7 +270,7 @@ class NewtonSolver(NewtonLoop):
             self.exact_steps = self._fact_full = rows is None
             H = objective.hessian(curv, dtype=np.float64, rows=rows)
             if objective.class_symmetric:
-                H = deflate_class_symmetry(H, k, np.trace(H) / H.shape[0])
+                H = deflate_class_symmetry(H, k)
             self._H = H
             n_intercept = 0
             if objective.fit_intercept:
