@@ -11,6 +11,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from _helpers import objective_value
 from sklearn_hessian import HessianClassifier, HessianRegressor
+from sklearn_hessian._objective import make_objective
+from sklearn_hessian.solvers import NewtonLoop
 
 SOLVERS = ["newton", "newton-cg", "lbfgs"]
 
@@ -136,6 +138,35 @@ def test_features_scaled_by_1e8_or_1e_minus_8(model, solver, scales):
     # newton left that feature out as a null direction of the Hessian.)
     assert not _fit(est, Z * scales, y)
     np.testing.assert_allclose(np.asarray(est.coef_) * scales, ref.coef_, rtol=1e-5)
+
+
+class _BlindSolver(NewtonLoop):
+    """A solver whose directions ignore coefficient 1 and are far too short: the
+    line search finds no change beyond rounding, whatever the gradient."""
+
+    name = "blind"
+
+    def direction(self, objective, coef, Z, g):
+        d = -1e-30 * g
+        d[1] = 0
+        return d
+
+
+def test_rounding_level_stop_needs_a_small_gradient():
+    # A failed line search at rounding level means "optimal to rounding" only when
+    # the gradient agrees; here coefficient 1 is far from its optimum, and the
+    # decrease a step along it alone promises is far beyond rounding.
+    rng = np.random.RandomState(8)
+    X = rng.randn(200, 3)
+    y = (X @ [1.0, -2.0, 0.5] + rng.randn(200))[:, None]
+    objective = make_objective("squared_error", X, y, None, 0.0, False, 1)
+    result = _BlindSolver().solve(objective, objective.zeros())
+    assert not result.converged
+    assert "line search failed" in result.message
+    # At the optimum the same useless directions are no reason to warn.
+    coef = np.linalg.lstsq(X, y, rcond=None)[0]
+    result = _BlindSolver(tol=0).solve(objective, coef)
+    assert result.converged
 
 
 # --------------------------------------------------------------------------------------
