@@ -54,10 +54,11 @@ def floored_diagonal(d, scale2=None):
     hide it from the preconditioned directions.
     """
     if scale2 is not None:
-        ds = d.astype(np.float64) / scale2
-        out = (floored_diagonal(ds) * scale2).astype(d.dtype)
-        if np.all(np.isfinite(out)) and np.all(out > 0):
-            return out
+        # Entries above the floor are returned exactly as they are.
+        ds_max = float(np.max(d.astype(np.float64) / scale2)) if d.size else 0.0
+        floor = np.broadcast_to(1e-12 * ds_max * scale2, d.shape).astype(d.dtype)
+        if ds_max > 0 and np.all(np.isfinite(floor)) and np.all(floor > 0):
+            return np.maximum(d, floor)
     d_max = float(np.max(d)) if d.size else 0.0
     if not d_max > 0:
         return np.ones_like(d)
