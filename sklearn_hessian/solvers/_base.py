@@ -194,6 +194,8 @@ class NewtonLoop(Solver):
         # below that (1e-8 with float32 data) could never be certified, so the
         # test stops at the precision of the data type.
         tol = self.effective_tol = max(self.tol, 10 * eps * self.gradient_measure(g))
+        if self.verbose:
+            self._log_header(objective, f, g)
         curve = []
         converged, message = False, ""
         n_iter = 0
@@ -216,18 +218,17 @@ class NewtonLoop(Solver):
                         t0=self.initial_step(line))
             if not ls.success:
                 # No step changes the objective beyond rounding: the optimum is
-                # reached to the precision of the data type. Otherwise the direction
-                # is useless and we say so.
-                # At rounding level only if the gradient agrees: when a step along
-                # one coefficient alone would decrease the objective beyond
-                # rounding, the direction was useless, not the point optimal.
+                # reached to the precision of the data type, if the gradient agrees.
+                # When a step along one coefficient alone would decrease the
+                # objective beyond rounding, the direction was useless instead.
                 converged = g_max <= tol or (
                     ls.at_rounding_level
                     and self.decrease_bound(g) <= 16 * eps * (abs(f) + abs(f0))
                 )
                 message = (f"line search failed ({ls.reason}) at iteration {n_iter}, "
                            f"gradient measure {g_max:.3g}")
-                self._log(message)
+                self._log_row(n_iter, f, None, 0.0, half_decrement,
+                              f"line search failed ({ls.reason})")
                 curve.append(f)
                 break
             predicted = -(ls.step * slope + 0.5 * ls.step**2 * self._curvature_along(d, slope))
@@ -237,15 +238,15 @@ class NewtonLoop(Solver):
             curve.append(f)
             if last_step:
                 converged = True
-                self._log(f"iter {n_iter:3d}  objective {f:.12e}  final step {ls.step:.3g}")
+                self._log_row(n_iter, f, None, ls.step, half_decrement,
+                              "; ".join(filter(None, ["final step (the test passed "
+                                                      "before it)",
+                                                      self._extra_log().strip()])))
                 break
             g = objective.gradient(coef, Z)
             g_max = self.gradient_measure(g)
-            self._log(
-                f"iter {n_iter:3d}  objective {f:.12e}  max|grad| {g_max:.3e}  "
-                f"step {ls.step:.3g}  decrement/2 {half_decrement:.3e}"
-                + self._extra_log()
-            )
+            self._log_row(n_iter, f, g_max, ls.step, half_decrement,
+                          self._extra_log().strip())
             if not np.isfinite(f):  # pragma: no cover - the line search prevents it
                 message = "objective became non-finite"
                 break
@@ -253,13 +254,62 @@ class NewtonLoop(Solver):
                 converged = True
                 break
         coef = self._finalize_coef(objective, coef)
+        condition_number = self.condition_number(objective, coef, Z)
+        if not converged and not message:
+            message = f"max_iter={self.max_iter} reached"
+        if self.verbose:
+            self._log_summary(objective, coef, Z, f, n_iter, converged, message,
+                              condition_number)
         return SolverResult(
             coef=coef,
             n_iter=max(n_iter, 1),
             converged=converged,
             loss_curve=curve,
-            condition_number=self.condition_number(objective, coef, Z),
+            condition_number=condition_number,
             message=message,
+        )
+
+    # -- verbose output ---------------------------------------------------------------
+    # One header, one row per iteration (iteration 0 is the starting point), one
+    # summary. "max|grad|" is the gradient measure the stopping test compares with
+    # tol; "decrement/2" is -g.d/2 along the direction that iteration took.
+    _ROW = "{:>5}  {:>19}  {:>10}  {:>9}  {:>11}  {}"
+
+    def _log_header(self, objective, f, g):
+        m, k = objective.shape
+        tol = f"tol {self.tol:.3g}"
+        if self.effective_tol > self.tol:
+            tol += (f" (raised to {self.effective_tol:.3g}, the rounding level of the "
+                    f"starting gradient in {np.dtype(objective.dtype).name})")
+        self._log(
+            f"{type(objective.loss).__name__} on {objective.n_samples} samples x "
+            f"{objective.n_features} features, {m * k} coefficients, alpha "
+            f"{objective.alpha:.3g}; stops when max|grad| and decrement/2 are at most "
+            f"{tol}"
+        )
+        self._log(self._ROW.format("iter", "objective", "max|grad|", "step",
+                                   "decrement/2", "notes"))
+        self._log_row(0, f, self.gradient_measure(g), None, None, "starting point")
+
+    def _log_row(self, n_iter, f, g_max, step, half_decrement, notes=""):
+        if not self.verbose:
+            return
+        self._log(self._ROW.format(
+            n_iter, f"{f:.12e}", "-" if g_max is None else f"{g_max:.3e}",
+            "-" if step is None else f"{step:.3g}",
+            "-" if half_decrement is None else f"{half_decrement:.3e}", notes,
+        ).rstrip())
+
+    def _log_summary(self, objective, coef, Z, f, n_iter, converged, message,
+                     condition_number):
+        # The gradient at the returned point, for the record: one more pass over
+        # X, in verbose mode only (the fit itself never needs it).
+        g_max = self.gradient_measure(objective.gradient(coef, Z))
+        outcome = (f"converged in {n_iter} iterations" if converged else
+                   f"did not converge in {n_iter} iterations ({message})")
+        self._log(
+            f"{outcome}: objective {f:.12e}, max|grad| {g_max:.3e}, "
+            f"condition number {condition_number:.3g}"
         )
 
     def _curvature_along(self, d, slope):
