@@ -55,7 +55,10 @@ solver : {"auto", "newton", "newton-cg", "lbfgs"}, default="auto"
         Start from the previous solution when refitting data of the same shape.
 
     verbose : int, default=0
-        Print one line per iteration (objective, gradient, step, correction).
+        Print a header, one line per iteration (objective, the gradient measure
+        that ``tol`` applies to, step length, half the Newton decrement, and the
+        condition correction, Hessian reuse or CG iterations of that step) and a
+        summary saying why the fit stopped.
 
     random_state : int, RandomState instance or None, default=None
         Seed of the rows drawn for ``"newton"``'s sub-sampled Hessians. None
