@@ -32,7 +32,10 @@ default="auto"
 
     tol : float, default=1e-8
         Stop when the largest absolute entry of the objective's gradient is at most
-        ``tol`` and, for the Newton solvers, half the Newton decrement is too. The
+        ``tol`` and half the Newton decrement is too. An entry of a feature whose
+        root-mean-square is below 1 is first divided by it (the gradient as if that
+        feature had unit RMS), so the test does not depend on the units of the
+        features; on standardised data it is the plain ``max|g| <= tol``. The
         objective is a mean over samples, so ``tol`` does not grow with n. Newton
         steps converge quadratically, which makes the tight default cheap; a fit
         that reaches the limit of floating-point precision first (common in
@@ -62,9 +65,12 @@ default="auto"
         Start from the previous solution when refitting data of the same shape.
 
     verbose : int, default=0
-        Print one line per iteration (objective, gradient, step, correction);
-        for the stochastic solvers one per epoch, and from 2 on a progress bar
-        over the epochs when ``tqdm`` is installed (it is optional).
+        Print a header, one line per iteration (objective, the gradient measure
+        that ``tol`` applies to, step length, half the Newton decrement, and the
+        condition correction, Hessian reuse or CG iterations of that step) and a
+        summary saying why the fit stopped. The stochastic solvers print one
+        line per epoch, and from 2 on a progress bar over the epochs when
+        ``tqdm`` is installed (it is optional).
 
     random_state : int, RandomState instance or None, default=None
         Seed of the rows drawn for the sub-sampled Hessians, and of the order of

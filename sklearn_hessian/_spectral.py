@@ -20,18 +20,28 @@ def center_classes(A, k):
     return A
 
 
-def deflate_class_symmetry(H, k, shift):
+def deflate_class_symmetry(H, k, shift=None):
     """``H + shift * P`` where ``P`` projects on the class-symmetry directions.
 
     The multinomial Hessian is singular along ``1_K`` within each row of the
     coefficients (always for the intercept, for all rows when alpha is 0). Adding
     ``shift`` on exactly those directions makes it invertible without changing its
     action on zero-mean (over classes) vectors, where gradients and steps live.
+
+    ``shift`` is a scalar, or one value per row of the coefficients; None means
+    each row's mean Hessian diagonal, which keeps the deflated matrix's scaled
+    spectrum blind to the units of the features: a common shift of the size of
+    the typical diagonal would dominate the block of a feature in small units
+    (1e-8), whose own curvature then looks like rounding next to it once the
+    Newton solver scales the matrix to unit diagonal.
     """
     m = H.shape[0] // k
+    if shift is None:
+        shift = np.maximum(np.diag(H).reshape(m, k).mean(axis=1), 0.0)
+    shift = np.broadcast_to(np.asarray(shift, dtype=H.dtype), (m,))
     for j in range(m):
         block = slice(j * k, (j + 1) * k)
-        H[block, block] += shift / k
+        H[block, block] += shift[j] / k
     return H
 
 

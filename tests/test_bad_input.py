@@ -87,11 +87,41 @@ def _frame(kind, **extra):
     return pd.DataFrame(X, columns=["age", "income", "score"]).assign(**extra), y
 
 
-def _polars(kind):
-    pl = pytest.importorskip("polars")
+def _pl():
+    return pytest.importorskip(
+        "polars", reason="polars is not installed (pip install polars, or the "
+        "package's test extra): its rows of the bad-input table are not checked")
+
+
+def _polars_frame(kind, **extra):
+    pl = _pl()
     X, y = _clean(kind)
-    return case(kind, X=pl.DataFrame({"age": X[:, 0], "income": X[:, 1],
-                                      "score": X[:, 2]}), y=y)
+    frame = pl.DataFrame({"age": X[:, 0], "income": X[:, 1], "score": X[:, 2]})
+    return frame.with_columns(**{name: pl.Series(values)
+                                 for name, values in extra.items()}), y
+
+
+def _polars(kind):
+    return case(kind, *_polars_frame(kind))
+
+
+def _polars_with_nulls(kind):
+    pl = _pl()
+    X, y = _polars_frame(kind)
+    age = pl.when(pl.col("age") > 1.5).then(None).otherwise(pl.col("age"))
+    return case(kind, X=X.with_columns(age.alias("age")), y=y)
+
+
+def _polars_series_y(kind):
+    pl = _pl()
+    X, y = _clean(kind)
+    return case(kind, X=X, y=pl.Series("target", y))
+
+
+def _polars_string_labels(kind):
+    pl = _pl()
+    X, y = _clean("classifier")
+    return case(kind, X=X, y=pl.Series("target", np.array(["no", "yes"])[y]))
 
 
 # Row-specific checks of a fitted estimator (``data`` is the row's case).
@@ -122,10 +152,14 @@ def _predicts_the_constant(est, data):
 
 def _keeps_feature_names(est, data):
     assert list(est.feature_names_in_) == ["age", "income", "score"]
-    # Predicting with the columns in another order is refused, by name.
+    # Predicting with the columns in another order is refused, by name (pandas
+    # and polars alike), ...
     reordered = data["X"][["score", "income", "age"]]
     with pytest.raises(ValueError, match="feature names should match"):
         est.predict(reordered)
+    # ... and a plain array, without names, draws scikit-learn's warning.
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        est.predict(np.asarray(data["X"]))
 
 
 def _keeps_string_classes(est, data):
@@ -324,8 +358,17 @@ BAD_INPUTS = [
     Row("pandas DataFrame with a string column",
         lambda k: case(k, X=_frame(k, city=["Paris", "Oslo"] * (N // 2))[0]),
         **both(raises("could not convert string to float"))),
-    Row("polars DataFrame (if installed)", _polars,
-        **both(fits(note="feature_names_in_ kept"))),
+    Row("polars DataFrame", _polars,
+        **both(fits(_keeps_feature_names, "feature_names_in_ kept and checked"))),
+    Row("polars DataFrame with nulls", _polars_with_nulls,
+        **both(raises("Input X contains NaN"))),
+    Row("polars DataFrame with a string column",
+        lambda k: case(k, *_polars_frame(k, city=["Paris", "Oslo"] * (N // 2))),
+        **both(raises("could not convert string to float"))),
+    Row("polars Series as y", _polars_series_y, **both(FITS)),
+    Row("polars Series of string labels as y", _polars_string_labels,
+        classifier=fits(_keeps_string_classes, "classes_ are the strings"),
+        regressor=raises("needs a numeric target y")),
     # --- solver settings --------------------------------------------------------------
     Row("max_iter=1 on an ill-conditioned problem",
         lambda k: case(k, X=_clean(k)[0] * [1.0, 1e3, 1e-3], params=dict(max_iter=1,
@@ -354,6 +397,8 @@ def _snapshot(value):
         return {name: np.array(getattr(value, name), copy=True)
                 for name in ("data", "indices", "indptr", "row", "col")
                 if hasattr(value, name)} | {"format": value.format}
+    if hasattr(value, "clone"):  # polars
+        return value.clone()
     if hasattr(value, "copy") and not isinstance(value, np.memmap):
         return value.copy()
     return np.array(value, copy=True)

@@ -11,6 +11,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from _helpers import objective_value
 from sklearn_hessian import HessianClassifier, HessianRegressor
+from sklearn_hessian._objective import make_objective
+from sklearn_hessian.solvers import NewtonLoop
 
 SOLVERS = ["newton", "newton-cg", "lbfgs"]
 
@@ -113,31 +115,89 @@ def test_duplicated_and_constant_columns_regressor(solver, alpha):
 @pytest.mark.parametrize("scales", [[1, 1e8, 1], [1, 1e-8, 1], [1e8, 1e-8, 1]],
                          ids=["1e8", "1e-8", "1e8-and-1e-8"])
 @pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize("Estimator", [HessianClassifier, HessianRegressor])
-def test_features_scaled_by_1e8_or_1e_minus_8(Estimator, solver, scales):
+@pytest.mark.parametrize("model", ["binary", "multinomial", "regressor"])
+def test_features_scaled_by_1e8_or_1e_minus_8(model, solver, scales):
     rng = np.random.RandomState(4)
     Z = rng.randn(500, 3)
     score = Z @ [1.0, -1.0, 0.5]
-    if Estimator is HessianClassifier:
+    Estimator = HessianRegressor if model == "regressor" else HessianClassifier
+    if model == "binary":
         y = (score + rng.logistic(size=500) > 0).astype(int)
+    elif model == "multinomial":
+        y = np.digitize(score + rng.logistic(size=500), [-0.5, 0.5])
     else:
         y = score + rng.randn(500)
     scales = np.array(scales, dtype=float)
     ref = _reference(Estimator, Z, y, 0.0)  # alpha=0: the model in other units
-    if (Estimator is HessianClassifier and solver != "newton"
-            and scales.max() / scales.min() > 1e10):
-        pytest.xfail(
-            "max|gradient| <= tol is not scale invariant: the 1e-8 feature's gradient "
-            "is below tol=1e-8 at the start, so newton-cg/lbfgs stop with its "
-            "coefficient near 0 and no ConvergenceWarning"
-        )
     est = Estimator(alpha=0, solver=solver, max_iter=300)
-    caught = _fit(est, Z * scales, y)
-    if not caught:  # either the optimum ...
-        np.testing.assert_allclose(np.ravel(est.coef_) * scales, np.ravel(ref.coef_),
-                                   rtol=1e-5)
-    else:  # ... or a clear warning
-        assert "did not converge" in str(caught[0].message)
+    # The stopping test measures the gradient as if every feature had unit RMS
+    # (when that is stricter), and the diagonal preconditioners floor the Hessian
+    # diagonal in those units: every solver reaches the optimum, without warning.
+    # (Before, max|g| <= tol passed at the start for the 1e-8 feature's gradient,
+    # and newton-cg/lbfgs stopped silently with its coefficient near 0; multinomial
+    # newton left that feature out as a null direction of the Hessian.)
+    assert not _fit(est, Z * scales, y)
+    np.testing.assert_allclose(np.asarray(est.coef_) * scales, ref.coef_, rtol=1e-5)
+
+
+class _BlindSolver(NewtonLoop):
+    """A solver whose directions ignore coefficient 1 and are far too short: the
+    line search finds no change beyond rounding, whatever the gradient."""
+
+    name = "blind"
+
+    def direction(self, objective, coef, Z, g):
+        d = -1e-30 * g
+        d[1] = 0
+        return d
+
+
+def test_rounding_level_stop_needs_a_small_gradient():
+    # A failed line search at rounding level means "optimal to rounding" only when
+    # the gradient agrees; here coefficient 1 is far from its optimum, and the
+    # decrease a step along it alone promises is far beyond rounding.
+    rng = np.random.RandomState(8)
+    X = rng.randn(200, 3)
+    y = (X @ [1.0, -2.0, 0.5] + rng.randn(200))[:, None]
+    objective = make_objective("squared_error", X, y, None, 0.0, False, 1)
+    result = _BlindSolver().solve(objective, objective.zeros())
+    assert not result.converged
+    assert "line search failed" in result.message
+    # At the optimum the same useless directions are no reason to warn.
+    coef = np.linalg.lstsq(X, y, rcond=None)[0]
+    result = _BlindSolver(tol=0).solve(objective, coef)
+    assert result.converged
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "tol=1e-14 is below the gradient's rounding noise in unit-RMS units (3e-14: "
+    "the raw predictions grow to ~30), which exceeds the floor 10 eps |g0| "
+    "(1.1e-14), so newton runs to max_iter and warns; the plain max|g| test used "
+    "to pass here. Stopping on objective changes at rounding level, or flooring at "
+    "10 eps rms(Z), stopped float32 fits too early"))
+def test_tol_below_rounding_noise_stops_at_rounding_level():
+    # Found by the hypothesis long profile (while checking the lbfgs tolerances).
+    # The optimum is reached by iteration 15; what is wanted is convergence at
+    # rounding level there, not 100 iterations and a ConvergenceWarning.
+    X = np.array([
+        [10.2259119, 0.0989845452, 10.7203056, 3.54325451, -14.5258595, -0.7232236],
+        [-19.3765819, 0.137482841, 0.417824868, -8.65356711, 16.4339822, 10.0451456],
+        [11.7334806, 0.175301924, -9.51344195, -9.4128186, -29.0343322, 9.1515498],
+        [19.2710708, 0.0175910159, 6.85134023, 16.5395349, -1.87830627, -0.924312993],
+        [-3.59345179, 0.0123693209, 10.8974277, 5.41234246, -18.1767003, 21.7724122],
+        [2.39586191, -0.0717030186, -10.9176937, 17.6220925, -6.59695617, -8.10164653],
+        [3.59525007, -0.153159146, 12.1407889, 10.7202088, -0.90318007, -24.120215],
+        [-3.12319325, -0.0793014995, 7.88316576, -0.523299684, -1.93433801, -4.39150889],
+        [-10.7216473, -0.0847330123, 3.74036376, 24.381549, -14.8305849, -6.52608403],
+    ])
+    y = np.array([1, 2, 2, 1, 2, 0, 0, 0, 1])
+    sw = np.array([1.0, 1.0, 3.0, 3.0, 3.0, 2.0, 1.0, 1.0, 3.0])
+    clf = HessianClassifier(alpha=1e-3, solver="newton", tol=1e-14)
+    assert not _fit(clf, X, y, sample_weight=sw)
+    assert clf.n_iter_ < 30
+    ref = HessianClassifier(alpha=1e-3, solver="newton", tol=1e-12).fit(
+        X, y, sample_weight=sw)
+    np.testing.assert_allclose(clf.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
 
 
 # --------------------------------------------------------------------------------------

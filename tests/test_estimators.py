@@ -164,12 +164,47 @@ def test_max_iter_reached_warns(solver):
     assert np.all(np.isfinite(clf.coef_))
 
 
-def test_verbose_prints_one_line_per_iteration(capsys):
+@pytest.mark.parametrize("solver", ["newton", "newton-cg", "lbfgs"])
+def test_verbose_prints_a_header_one_row_per_iteration_and_a_summary(capsys, solver):
+    rng = np.random.RandomState(1)
+    Z = rng.randn(300, 4)
+    X = np.column_stack([Z, Z[:, 0]])  # duplicated column: a null direction at alpha=0
+    y = (Z @ [1.0, -1.0, 0.5, 0.0] + rng.logistic(size=300) > 0).astype(int)
+    HessianClassifier(alpha=0, solver=solver).fit(X, y)
+    assert capsys.readouterr().out == ""  # silent by default
+    clf = HessianClassifier(alpha=0, solver=solver, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    prefix = f"[{solver}] "
+    assert all(line.startswith(prefix) for line in lines)
+    header, columns, *rows, summary = [line[len(prefix):] for line in lines]
+    assert "at most tol 1e-08" in header and "300 samples x 5 features" in header
+    assert columns.split() == ["iter", "objective", "max|grad|", "step", "decrement/2",
+                               "notes"]
+    assert len(rows) == clf.n_iter_ + 1  # row 0: the starting point
+    for i, row in enumerate(rows):
+        fields = row.split()
+        assert int(fields[0]) == i
+        if i:  # the objective after the iteration, as loss_curve_ has it
+            assert float(fields[1]) == pytest.approx(clf.loss_curve_[i - 1], rel=1e-11)
+            assert float(fields[3]) > 0  # the step length
+        assert fields[2] == "-" or float(fields[2]) >= 0  # "-": not computed
+    gradients = [row.split()[2] for row in rows]
+    assert float([g for g in gradients if g != "-"][-1]) <= 1e-8  # the test passed
+    if solver == "newton":  # the condition correction, named
+        assert all(row.endswith("dropped 1 null direction") for row in rows[1:])
+    if solver == "newton-cg":
+        assert all(" cg " in row for row in rows[1:])
+    assert summary.startswith(f"converged in {clf.n_iter_} iterations: objective ")
+    assert "max|grad|" in summary and "condition number" in summary
+
+
+def test_verbose_summary_says_why_a_fit_stopped(capsys):
     X, y = load_breast_cancer(return_X_y=True)
-    clf = HessianClassifier(solver="newton", verbose=1).fit(X, y)
-    lines = [ln for ln in capsys.readouterr().out.splitlines() if "iter" in ln]
-    assert len(lines) == clf.n_iter_
-    assert "objective" in lines[0] and "max|grad|" in lines[0]
+    with pytest.warns(ConvergenceWarning, match=r"max_iter=2 reached"):
+        HessianClassifier(solver="lbfgs", max_iter=2, verbose=1).fit(X, y)
+    summary = capsys.readouterr().out.splitlines()[-1]
+    assert summary.startswith("[lbfgs] did not converge in 2 iterations "
+                              "(max_iter=2 reached): objective ")
 
 
 @pytest.mark.parametrize("Estimator", [HessianClassifier, HessianRegressor])

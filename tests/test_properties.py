@@ -107,9 +107,13 @@ def test_integer_weights_equal_repeated_rows(solver, problem):
     rows = np.repeat(np.arange(len(y)), sw.astype(int))
     repeated = _fit(HessianClassifier(alpha=alpha, solver=solver, max_iter=2000),
                     X[rows], y[rows])
-    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-5,
-                               atol=1e-7)
+    # L-BFGS: as for permutations below, the two fits take different paths and its
+    # inexact steps leave each within tol / (smallest curvature) of the optimum (the
+    # long profile found 7e-7 absolute, 1.7e-4 relative, on a 9-sample draw).
+    rtol, atol = (1e-4, 1e-6) if solver == "lbfgs" else (1e-5, 1e-7)
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(weighted.intercept_, repeated.intercept_, rtol=rtol,
+                               atol=atol)
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

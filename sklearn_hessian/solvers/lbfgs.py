@@ -25,7 +25,7 @@ from collections import deque
 import numpy as np
 
 from .._spectral import estimate_condition_number
-from ._base import NewtonLoop, floored_diagonal
+from ._base import NewtonLoop
 
 
 class LBFGSSolver(NewtonLoop):
@@ -55,7 +55,7 @@ class LBFGSSolver(NewtonLoop):
     def direction(self, objective, coef, Z, g):
         if self._D_inv is None:
             d = objective.hessian_diag(objective.curvature(coef, Z))
-            self._D_inv = 1.0 / floored_diagonal(d)
+            self._D_inv = 1.0 / self.floored_diagonal(d)
         if self._previous is not None:
             s = coef - self._previous[0]
             y = g - self._previous[1]

@@ -87,12 +87,14 @@ class _Factorization:
         n_floored = int(np.sum(keep & (lam < floor)))
         parts = []
         if null.any():
-            parts.append(f"{int(null.sum())} null direction(s) left out")
+            n_null = int(null.sum())
+            parts.append(f"dropped {n_null} null direction" + "s" * (n_null > 1))
             # Null vectors of H itself are s * u for null vectors u of Hs; an
             # orthonormal basis of them lets the step be projected off them.
             self._null, _ = np.linalg.qr(self._s[:, None] * V[:, null])
         if n_floored:
-            parts.append(f"{n_floored} eigenvalue(s) floored at {floor:.3g}")
+            parts.append(f"floored {n_floored} eigenvalue" + "s" * (n_floored > 1)
+                         + f" at lam_max/{max_condition:.3g}")
         self.corrected = ", ".join(parts)
         self.kind = "spectral"
         self._V, self._inv = V, inv
@@ -270,7 +272,7 @@ class NewtonSolver(NewtonLoop):
             self.exact_steps = self._fact_full = rows is None
             H = objective.hessian(curv, dtype=np.float64, rows=rows)
             if objective.class_symmetric:
-                H = deflate_class_symmetry(H, k, np.trace(H) / H.shape[0])
+                H = deflate_class_symmetry(H, k)
             self._H = H
             n_intercept = 0
             if objective.fit_intercept:
@@ -341,7 +343,7 @@ class NewtonSolver(NewtonLoop):
         elif not self.exact_steps:
             parts.append("Hessian reused")
         if self._fact is not None and self._fact.corrected:
-            parts.append(f"corrected: {self._fact.corrected}")
+            parts.append(self._fact.corrected)
         if self._mu:
             parts.append(f"damping {self._mu:.3g}")
         return ("  " + "; ".join(parts)) if parts else ""

@@ -21,7 +21,7 @@ Design after LIBLINEAR's Newton solver:
 import numpy as np
 
 from .._spectral import center_classes, estimate_condition_number
-from ._base import NewtonLoop, floored_diagonal
+from ._base import NewtonLoop
 
 
 def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale):
@@ -29,8 +29,11 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale):
 
     Stops on LIBLINEAR's quadratic-model rule ``j (Q_j - Q_{j-1}) >= eta Q_j``
     with ``Q(s) = g.s + s.H.s / 2``, after ``max_iter`` iterations, or on flat
-    curvature (``p.H.p <= 1e-14 p.p curvature_scale``), where it keeps what it has
-    (the preconditioned gradient if nothing yet). Returns ``(s, iterations)``.
+    curvature (``p.H.p <= 1e-14 p.(curvature_scale p)``), where it keeps what it has
+    (the preconditioned gradient if nothing yet). ``curvature_scale`` is a scalar
+    (a bound on the largest curvature) or an array of the shape of ``g`` (the
+    preconditioner's diagonal: a test blind to the units of the features).
+    Returns ``(s, iterations)``.
     """
     s = np.zeros_like(g)
     r = -g
@@ -42,7 +45,7 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale):
     for n_cg in range(1, max_iter + 1):
         Hp = hessp(p)
         pHp = float(np.vdot(p, Hp))
-        if not pHp > 1e-14 * float(np.vdot(p, p)) * curvature_scale:
+        if not pHp > 1e-14 * float(np.vdot(p, curvature_scale * p)):
             if n_cg == 1:
                 s = z
             break
@@ -95,8 +98,7 @@ class NewtonCGSolver(NewtonLoop):
         M = objective.hessian_diag(curv)
         M *= self.DIAG_WEIGHT
         M += (1.0 - self.DIAG_WEIGHT) * objective.alpha
-        M = floored_diagonal(M)
-        M_max = float(M.max()) if M.size else 1.0
+        M = self.floored_diagonal(M)
         Minv = 1.0 / M
         symmetric = objective.class_symmetric
         k = objective.k
@@ -111,11 +113,11 @@ class NewtonCGSolver(NewtonLoop):
         # sqrt forcing (superlinear, few CG iterations) on the way; the step taken
         # once the gradient test passes is solved to ||g|| / ||g0|| (quadratic),
         # since nothing refines it after.
-        final = float(np.max(np.abs(g))) <= self.effective_tol
+        final = self.gradient_measure(g) <= self.effective_tol
         eta = min(0.5, ratio if final else ratio ** self.FORCING_POWER)
         s, self._n_cg = preconditioned_cg(
             lambda v: objective.hessp(curv, v), g, precondition, eta, self.max_inner,
-            curvature_scale=M_max,
+            curvature_scale=M,
         )
         return s
 
