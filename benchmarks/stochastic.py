@@ -5,7 +5,7 @@
 For each data set and number of epochs: the objective reached (the library's
 convention, ``mean loss + alpha / 2 ||W||^2`` with alpha = 1e-4, the default of
 both libraries, evaluated in float64 at each model's coefficients), its relative
-gap to the optimum (from ``solver="newton"``), and the wall time (median of
+gap to the optimum (from ``solver="auto"``), and the wall time (median of
 ``--repeat`` fits, BLAS pinned to one thread for everybody), with the ratio ours /
 scikit-learn. scikit-learn runs ``SGDClassifier(loss="log_loss")`` /
 ``SGDRegressor()`` with ``tol=None`` so that it runs exactly the epochs asked for.
@@ -85,14 +85,18 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--epochs", type=int, nargs="+", default=[1, 5, 20])
+    parser.add_argument("--data", nargs="+", default=None,
+                        help="a subset of breast_cancer cal_housing a9a mnist")
     args = parser.parse_args(argv)
     rows = []
     with threadpool_limits(1):
         for name, X, y, classifier in _datasets():
+            if args.data and name not in args.data:
+                continue
             Ours = HessianClassifier if classifier else HessianRegressor
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                f_star = _objective(Ours(solver="newton").fit(X, y), X, y, classifier)
+                f_star = _objective(Ours(solver="auto").fit(X, y), X, y, classifier)
             for epochs in args.epochs:
                 def sk():
                     if classifier:

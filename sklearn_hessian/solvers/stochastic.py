@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from .._losses import BinomialLoss, MultinomialLoss
 from .._spectral import center_classes
-from ._base import Solver, SolverResult, floored_diagonal
+from ._base import Solver, SolverResult, floored_diagonal, gradient_weights
 from ._sgd_fast import anchor_pass, sgd_steps
 from .newton import _NewtonSystem, default_max_condition
 
@@ -275,6 +275,8 @@ class StochasticSolver(Solver):
 
     # -- fit ---------------------------------------------------------------------
     def solve(self, objective, coef0):
+        # The same unit-free gradient test as the Newton-type solvers.
+        self._grad_weights = gradient_weights(objective)
         rng = self._rng()
         sw = objective.sw
         active = np.flatnonzero(sw > 0)
@@ -325,7 +327,7 @@ class StochasticSolver(Solver):
                 best_W, Rb, f_best, gb, g_best = W.copy(), R, f, g, g_norm1
                 reach = min(2 * reach_used, ceiling)
             curve.append(f)
-            g_max = float(np.max(np.abs(g)))
+            g_max = self.gradient_measure(g)
             if tol is None:
                 # As in NewtonLoop: the gradient is only known to about eps times
                 # its starting size.
