@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn_hessian import HessianClassifier, HessianRegressor
 
 ESTIMATORS = {"classifier": HessianClassifier, "regressor": HessianRegressor}
-SOLVERS = ["auto", "newton", "newton-cg", "lbfgs"]
+SOLVERS = ["auto", "newton", "newton-cg", "lbfgs", "sgd", "minibatch"]
 N, P = 40, 3
 
 
@@ -496,7 +496,7 @@ def markdown_table():
         "# Bad and unusual input",
         "",
         "What `HessianClassifier` and `HessianRegressor` do with each input, for every",
-        "solver (`auto`, `newton`, `newton-cg`, `lbfgs`). \"fits\" means finite",
+        "solver (" + ", ".join(f"`{name}`" for name in SOLVERS) + "). \"fits\" means finite",
         "coefficients and finite predictions (probabilities summing to one); an error",
         "is raised by the estimator's validation and its message contains the text",
         "shown. No input is ever modified, and no `RuntimeWarning` escapes.",
