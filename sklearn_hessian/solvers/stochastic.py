@@ -305,8 +305,8 @@ class StochasticSolver(Solver):
         d = objective.shape[0]
         X = objective.X
         nnz = X.nnz if sp.issparse(X) else X.size
-        cheap_refresh = (not self._use_full(objective)
-                         or min(max(50 * d, 2000), n_active) * d * d <= 64 * nnz)
+        cheap_refresh = (self._use_full(objective)
+                         and min(max(50 * d, 2000), n_active) * d * d <= 64 * nnz)
         tol = None
         progress = _progress_bar(self.name, self.max_iter) if self.verbose >= 2 else None
         while True:
@@ -362,12 +362,14 @@ class StochasticSolver(Solver):
             if epoch >= self.max_iter:
                 break
             epoch += 1
-            if epoch <= 4 or epoch & (epoch - 1) == 0 or cheap_refresh:
+            if (epoch & (epoch - 1) == 0 or cheap_refresh
+                    or (pre.full and epoch <= 4)):
                 # Unless it costs less than a few dozen passes over X, at epochs
-                # 1, 2, 3, 4, 8, 16...: the curvature settles as the iterates do,
-                # and a stale preconditioner only slows the variance-reduced
-                # steps down, it does not bias them (a full one costs m d^2:
-                # hundreds of passes over a sparse X like a9a's).
+                # 1, 2, 4, 8, 16... (and 3 for a full one): the curvature settles
+                # as the iterates do, and a stale preconditioner only slows the
+                # variance-reduced steps down, it does not bias them (a full one
+                # costs m d^2: hundreds of passes over a sparse X like a9a's; a
+                # diagonal one three passes, most of an epoch).
                 pre, eta_auto = self._precondition(
                     objective, _curvature(objective, R), active, omega, batch, rng)
             eta0 = eta_auto if self.eta0 == "auto" else float(self.eta0)
