@@ -11,7 +11,7 @@ from sklearn_hessian import (
     HessianRegressorCV,
 )
 
-SOLVERS = ["auto", "newton", "newton-cg", "lbfgs"]
+SOLVERS = ["auto", "newton", "newton-cg", "lbfgs", "sgd", "minibatch"]
 
 
 def _data(kind, n=30_000, p=6, seed=0):

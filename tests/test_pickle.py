@@ -22,7 +22,7 @@ from sklearn_hessian import (
     __version__,
 )
 
-SOLVERS = ["newton", "newton-cg", "lbfgs"]
+SOLVERS = ["newton", "newton-cg", "lbfgs", "sgd", "minibatch"]
 
 # Data and models, built the same way here and in the subprocesses.
 SETUP = textwrap.dedent(
