@@ -91,7 +91,8 @@ def sgd_steps(
     ``U[i]`` (full preconditioner, one sample per step; ``U[c m + i]`` for output
     c with one block per class) belongs to ``order[i]``. With batches the full
     preconditioner is ``Pm`` itself (``(d, d)``, or ``(K d, d)`` per class),
-    applied to each batch's gradient. Every other per-sample
+    applied to each batch's gradient (or ``(d K, d K)``: the whole multinomial
+    Hessian's inverse on the flat coefficients). Every other per-sample
     array is indexed by the sample itself. ``D`` (shape of W) is the batch's
     accumulator, ``buf`` scratch of 2 k doubles. Returns ``(t, n_avg, bad)``: the
     number of samples stepped on and of averaged iterates so far, and the
@@ -235,7 +236,18 @@ def sgd_steps(
             t += 1
             in_batch += 1
             if direct or in_batch == batch or i == m - 1:
-                if not direct and full:
+                if not direct and full and Pm.shape[1] == d * k and k > 1:
+                    # One matrix on the flat (C-order) coefficients: the whole
+                    # multinomial Hessian, classes coupled.
+                    Pc = &Pm[0, 0]
+                    for j in range(d * k):
+                        total = 0.0
+                        for jj in range(d * k):
+                            total += Pc[j * d * k + jj] * acc[jj]
+                        w[j] -= eta * total / in_batch
+                    for j in range(d * k):
+                        acc[j] = 0
+                elif not direct and full:
                     # W[:, c] -= eta P_c (batch gradient)_c / b, with P_c the
                     # rows c d ... (c + 1) d - 1 of Pm (one block for all
                     # outputs unless per_output).

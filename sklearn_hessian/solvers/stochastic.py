@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._losses import BinomialLoss, MultinomialLoss
-from .._spectral import center_classes
+from .._spectral import center_classes, deflate_class_symmetry
 from ._base import Solver, SolverResult, floored_diagonal, gradient_weights
 from ._sgd_fast import anchor_pass, sgd_steps
 from .newton import _NewtonSystem, default_max_condition
@@ -88,7 +88,8 @@ class _Preconditioner:
     (from all rows, one pass).
     """
 
-    def __init__(self, objective, curv, rows, full, max_condition, curvature=None):
+    def __init__(self, objective, curv, rows, full, max_condition, curvature=None,
+                 joint=False):
         self.per_output = not objective.loss.diagonal_curvature
         if self.per_output:
             C = curv.astype(np.float64) * (1 - curv)
@@ -99,7 +100,28 @@ class _Preconditioner:
         self.objective = objective
         p, dtype = objective.n_features, objective.dtype
         corrected = []
-        if full:
+        self.joint = joint and full and self.per_output
+        if self.joint:
+            # The whole multinomial Hessian, classes coupled (the blocks below
+            # leave out -p_c p_c' x x^T, which near separability is most of it).
+            size = objective.size
+            self.curvature = objective.hessian(curv, np.float64, rows)[None]
+            H = self.curvature[0] if curvature is None else curvature[0]
+            # Along the class-symmetry directions the loss is flat (the penalty
+            # alone curves the coefficients' ones): deflated, as in "newton", so
+            # that P does not blow steps up along them.
+            H = deflate_class_symmetry(H.copy(), objective.k)
+            system = _NewtonSystem(H, objective.k * int(objective.fit_intercept),
+                                   max_condition or default_max_condition(dtype), 0.0)
+            J = system.solve(np.eye(size))
+            self._joint = 0.5 * (J + J.T)
+            # Its diagonal blocks, class by class (flat index j k + c), for the
+            # leverages.
+            self._P = [self._joint[c::objective.k, c::objective.k]
+                       for c in range(objective.k)]
+            corrected.append(system.corrected)
+            self.dinv = np.zeros((0, 0), dtype=dtype)
+        elif full:
             max_condition = max_condition or default_max_condition(dtype)
             # P itself (d x d, d <= 512): then P G and the rows X P are plain
             # BLAS products.
@@ -128,11 +150,13 @@ class _Preconditioner:
             self._quad = X2.dot(self.dinv[:p].astype(np.float64))
             if objective.fit_intercept:
                 self._quad = self._quad + self.dinv[p]
-        self.corrected = "; ".join(corrected)
+        self.corrected = "; ".join(c for c in corrected if c)
 
     def apply(self, G):
         """``P G``, output by output, for ``G`` of the coefficients' shape."""
         G = np.asarray(G, dtype=np.float64)
+        if self.joint:
+            return (self._joint @ G.reshape(-1)).reshape(G.shape)
         if not self.full:
             return self.dinv * G
         if not self.per_output:
@@ -255,7 +279,8 @@ class StochasticSolver(Solver):
         ``objective.curvature`` returns) and the automatic step size under it."""
         rows = self._hessian_rows(objective, active, rng)
         pre = _Preconditioner(objective, curv, rows, self._use_full(objective),
-                              self.max_condition, curvature)
+                              self.max_condition, curvature,
+                              joint=batch > 1 and objective.size <= 512)
         if pre.full:
             # x_i^T P x_i costs d^2 per row: 1024 of them tell the step, and the
             # chunks of "sgd" clip it by their own rows' leverages anyway.
@@ -306,7 +331,7 @@ class StochasticSolver(Solver):
         X = objective.X
         nnz = X.nnz if sp.issparse(X) else X.size
         cheap_refresh = (self._use_full(objective)
-                         and min(max(50 * d, 2000), n_active) * d * d <= 64 * nnz)
+                         and min(max(50 * d, 2000), n_active) * d * d <= 128 * nnz)
         tol = None
         progress = _progress_bar(self.name, self.max_iter) if self.verbose >= 2 else None
         while True:
@@ -364,7 +389,7 @@ class StochasticSolver(Solver):
             epoch += 1
             if (epoch & (epoch - 1) == 0 or cheap_refresh
                     or (pre.full and epoch <= 4)):
-                # Unless it costs less than a few dozen passes over X, at epochs
+                # Unless it costs less than about 128 passes over X, at epochs
                 # 1, 2, 4, 8, 16... (and 3 for a full one): the curvature settles
                 # as the iterates do, and a stale preconditioner only slows the
                 # variance-reduced steps down, it does not bias them (a full one
@@ -524,7 +549,8 @@ class StochasticSolver(Solver):
         rows_of_P = pre.full and batch == 1
         Pm = empty2
         if pre.full and not rows_of_P:
-            Pm = np.ascontiguousarray(np.concatenate(pre._P), dtype=dtype)
+            Pm = np.ascontiguousarray(pre._joint if pre.joint else np.concatenate(pre._P),
+                                      dtype=dtype)
         if has_anchor and not rows_of_P and _in_place(objective):
             # x_s V is computed with x_s W in the loop: no pass for X V.
             bad = run(X, order, Y, omega, R_anchor, empty2, direction(W), empty2)
