@@ -95,6 +95,7 @@ class NewtonCGSolver(NewtonLoop):
     def solve(self, objective, coef0):
         self._g0_norm = None
         self._M = None
+        self._last_direction = None  # a start for the condition estimate's Lanczos
         return super().solve(objective, coef0)
 
     def _preconditioner(self, objective, curv):
@@ -145,10 +146,11 @@ class NewtonCGSolver(NewtonLoop):
             lambda v: objective.hessp(curv, v), g, precondition, eta, self.max_inner,
             curvature_scale=M_max, residual_tol=residual_tol,
         )
+        self._last_direction = s
         return s
 
     def _extra_log(self):
         return f"  cg {self._n_cg}"
 
     def condition_number(self, objective, coef, Z):
-        return estimate_condition_number(objective, coef, Z)
+        return estimate_condition_number(objective, coef, Z, start=self._last_direction)
