@@ -35,7 +35,11 @@ def _squared_t_dot(X, C):
     """``(X * X).T @ C`` without squaring all of X at once (that would copy it).
 
     Blocks run along the compressed axis of sparse X (rows of CSR, columns of
-    CSC), sized by their number of stored entries.
+    CSC), sized by their number of stored entries. A sparse block is built on
+    views of X's index arrays, with only its squared values as a temporary:
+    slicing X instead copied each block's indices and values too, and squaring
+    through ``multiply`` went through a general sparse product (w8a: 12 ms per
+    call, a quarter of a Newton-CG fit, against 2 ms).
     """
     n, p = X.shape
     out = np.zeros((p, C.shape[1]), dtype=C.dtype)
@@ -44,15 +48,23 @@ def _squared_t_dot(X, C):
             Xb = X[rows]
             out += (Xb * Xb).T @ C[rows]
         return out
-    per_line = max(1, X.nnz // max(1, X.shape[0] if X.format == "csr" else p))
-    if X.format == "csr":
-        for rows in _row_blocks(n, per_line):
-            Xb = X[rows]
-            out += np.asarray(Xb.multiply(Xb).T @ C[rows])
-    else:
-        for cols in _row_blocks(p, per_line):
-            Xb = X[:, cols]
-            out[cols] = np.asarray(Xb.multiply(Xb).T @ C)
+    csr = X.format == "csr"
+    if X.format not in ("csr", "csc"):
+        X = X.tocsr()  # the estimators pass CSR or CSC; others are converted once
+        csr = True
+    n_lines = n if csr else p
+    per_line = max(1, X.nnz // max(1, n_lines))
+    for lines in _row_blocks(n_lines, per_line):
+        start, stop = X.indptr[lines.start], X.indptr[lines.stop]
+        data = X.data[start:stop]
+        parts = (data * data, X.indices[start:stop],
+                 X.indptr[lines.start:lines.stop + 1] - start)
+        if csr:
+            block = sp.csr_matrix(parts, shape=(lines.stop - lines.start, p))
+            out += np.asarray(block.T @ C[lines])
+        else:
+            block = sp.csc_matrix(parts, shape=(n, lines.stop - lines.start))
+            out[lines] = np.asarray(block.T @ C)
     return out
 
 
