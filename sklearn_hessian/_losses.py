@@ -97,12 +97,18 @@ class BinomialLoss:
         return self._value(y, Z[:, 0] + t * dZ[:, 0])
 
 
-def _log_softmax(Z):
-    m = Z.max(axis=1, keepdims=True)
-    S = Z - m
-    lse = np.log(np.exp(S).sum(axis=1, keepdims=True))
-    S -= lse
-    return S
+def _shifted_exp(Z):
+    """``(S, E, s)``: ``S = Z - max_k Z``, ``E = exp(S)`` and ``s = sum_k E``.
+
+    The pieces of the log-softmax ``S - log(s)`` and the softmax ``E / s``, so that
+    a caller needing both computes one exponential. Row sums go through a
+    matrix-vector product: numpy's reductions along a short last axis are several
+    times slower than BLAS on an (n, K) array.
+    """
+    S = Z - Z.max(axis=1, keepdims=True)
+    E = np.exp(S)
+    s = E @ np.ones(Z.shape[1], dtype=Z.dtype)
+    return S, E, s
 
 
 class MultinomialLoss:
@@ -117,30 +123,41 @@ class MultinomialLoss:
     shared_hessian = False
     constant_hessian = False
 
+    @staticmethod
+    def _value(y, S, s):
+        return np.log(s) - S[np.arange(S.shape[0]), y]
+
     def value(self, y, Z):
-        L = _log_softmax(Z)
-        return -L[np.arange(Z.shape[0]), y]
+        S, _, s = _shifted_exp(Z)
+        return self._value(y, S, s)
 
     def gradient(self, y, Z):
         return self.value_gradient(y, Z)[1]
 
     def value_gradient(self, y, Z):
-        L = _log_softmax(Z)
-        rows = np.arange(Z.shape[0])
-        value = -L[rows, y]
-        np.exp(L, out=L)  # probabilities, in place
-        L[rows, y] -= 1
-        return value, L
+        return self.value_gradient_curvature(y, Z)[:2]
+
+    def value_gradient_curvature(self, y, Z):
+        """Value, gradient and the probabilities (``curvature``) from one softmax:
+        the solvers need the curvature at the point where they took the gradient."""
+        S, P, s = _shifted_exp(Z)
+        value = self._value(y, S, s)
+        P /= s[:, None]  # probabilities, in place of the exponentials
+        R = S  # reuse the buffer for the gradient P - onehot(y)
+        np.copyto(R, P)
+        R[np.arange(Z.shape[0]), y] -= 1
+        return value, R, P
 
     def curvature(self, y, Z):
-        P = _log_softmax(Z)
-        np.exp(P, out=P)
+        _, P, s = _shifted_exp(Z)
+        P /= s[:, None]
         return P
 
     def curvature_times(self, P, dZ):
-        PdZ = P * dZ
-        PdZ -= P * PdZ.sum(axis=1, keepdims=True)
-        return PdZ
+        # (diag(p) - p p^T) dz = p * (dz - p.dz), with one temporary.
+        R = dZ - np.einsum("ij,ij->i", P, dZ)[:, None]
+        R *= P
+        return R
 
     def line_value(self, y, Z, dZ, t):
         return self.value(y, Z + t * dZ)

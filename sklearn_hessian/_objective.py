@@ -158,10 +158,12 @@ class LinearObjective:
         # Line-search trials are summed over these blocks (in parallel when
         # n_jobs > 1); release the threads with close().
         self.row_blocks = RowBlocks(n, n_jobs)
+        self._curvature_cache = None  # (Z, curvature) of the last gradient's point
 
     def close(self):
-        """Release the line search's threads, if any."""
+        """Release the line search's threads, if any, and the cached curvature."""
         self.row_blocks.close()
+        self._curvature_cache = None
 
     # -- coefficients -----------------------------------------------------------------
     def zeros(self):
@@ -206,18 +208,33 @@ class LinearObjective:
         return _sum64(self.loss.value(self.y, Z), self.sw) + self._penalty(coef)
 
     def value_gradient(self, coef, Z):
-        values, R = self.loss.value_gradient(self.y, Z)
+        values, R = self._loss_value_gradient(Z)
         R *= self.sw[:, None]
         return _sum64(values, self.sw) + self._penalty(coef), self._xt(R, coef)
 
     def gradient(self, coef, Z):
-        R = self.loss.gradient(self.y, Z)
+        R = self._loss_value_gradient(Z)[1]
         R *= self.sw[:, None]
         return self._xt(R, coef)
+
+    def _loss_value_gradient(self, Z):
+        # A loss whose curvature comes with its gradient (the multinomial one: the
+        # probabilities) leaves it here for curvature() at the same Z, which the
+        # solvers ask for next: one softmax per point instead of two. Z arrays
+        # are never modified once built, and the cache holds Z, so identity
+        # identifies the point.
+        if hasattr(self.loss, "value_gradient_curvature"):
+            values, R, curv = self.loss.value_gradient_curvature(self.y, Z)
+            self._curvature_cache = (Z, curv)
+            return values, R
+        return self.loss.value_gradient(self.y, Z)
 
     # -- second order -----------------------------------------------------------------
     def curvature(self, coef, Z):
         """Per-sample second derivatives at ``Z``, the input of the Hessian methods."""
+        cached = self._curvature_cache
+        if cached is not None and cached[0] is Z:
+            return cached[1]
         return self.loss.curvature(self.y, Z)
 
     def hessp(self, curv, V):
