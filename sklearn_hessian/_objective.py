@@ -25,8 +25,15 @@ from ._losses import BinomialLoss, HalfSquaredError, MultinomialLoss, _sum64
 _BLOCK_ELEMENTS = 1 << 21
 
 
-def _row_blocks(n_samples, n_cols):
-    size = max(1, _BLOCK_ELEMENTS // max(1, n_cols))
+# Blocks of the dense Hessian build: a scaled copy of the block is written, then
+# read by SYRK, so it should stay in cache (2 MB): 200k x 101, 0.093 -> 0.079 s;
+# 1M x 51, 0.21 -> 0.16 s. At least 256 rows, below which SYRK loses its speed.
+_SYRK_BLOCK_ELEMENTS = 1 << 18
+_SYRK_MIN_ROWS = 256
+
+
+def _row_blocks(n_samples, n_cols, elements=_BLOCK_ELEMENTS, min_rows=1):
+    size = max(min_rows, elements // max(1, n_cols))
     for start in range(0, n_samples, size):
         yield slice(start, min(start + size, n_samples))
 
@@ -82,8 +89,9 @@ def _syrk(A):
     return U + np.triu(U, 1).T
 
 
-def _syrk_add(H, A):
-    """``H += A.T @ A`` on the lower triangle of the C-ordered ``H`` only, in place.
+def _syrk_add(H, A, scale=1.0):
+    """``H += scale * A.T @ A`` on the lower triangle of the C-ordered ``H`` only,
+    in place.
 
     Accumulating one triangle over all blocks and mirroring it once
     (``_mirror_lower``) saves a full-matrix triangle copy and add per block.
@@ -91,7 +99,7 @@ def _syrk_add(H, A):
     syrk = dsyrk if H.dtype == np.float64 else ssyrk
     # H.T is Fortran-ordered, so BLAS updates it in place; its upper triangle is
     # H's lower one.
-    syrk(1.0, A.T, beta=1.0, c=H.T, trans=0, overwrite_c=1)
+    syrk(scale, A.T, beta=1.0, c=H.T, trans=0, overwrite_c=1)
 
 
 def _mirror_lower(H):
@@ -146,6 +154,7 @@ class LinearObjective:
             sw = np.asarray(sample_weight, dtype=np.float64)
             sw = (sw / sw.sum()).astype(self.dtype, copy=False)
         self.sw = sw  # normalised: sums to one, so F is a weighted mean
+        self._uniform_weights = sample_weight is None
         self.alpha = float(alpha)
         self.fit_intercept = bool(fit_intercept)
         self.n_samples, self.n_features = n, p
@@ -292,7 +301,26 @@ class LinearObjective:
         on the lower triangle, mirrored at the end."""
         X, p, m, dtype = self.X, self.n_features, self.shape[0], H.dtype
         n_rows = self.n_samples if rows is None else len(rows)
-        for block in _row_blocks(n_rows, m):
+        blocks = _row_blocks(n_rows, m, _SYRK_BLOCK_ELEMENTS, _SYRK_MIN_ROWS)
+        if (rows is None and self._uniform_weights and self.loss.constant_hessian
+                and not sp.issparse(X) and X.dtype == dtype and X.flags.c_contiguous):
+            # Every row has the same weight (least squares, no sample weights):
+            # SYRK reads X's blocks in place with that weight as its scalar, no
+            # scaled copy (1M x 50: the copy cost as much as the SYRK).
+            c = float(self.sw[0] * curv[0])
+            # H[:p, :p] is not contiguous when there is an intercept row: BLAS
+            # updates a contiguous matrix in place, added once at the end.
+            G = H if not self.fit_intercept else np.zeros((p, p), dtype=dtype)
+            for block in blocks:
+                Xb = X[block]
+                _syrk_add(G, Xb, c)
+                if self.fit_intercept:
+                    H[p, :p] += c * Xb.sum(axis=0)
+                    H[p, p] += c * Xb.shape[0]
+            if self.fit_intercept:
+                H[:p, :p] += G
+            return _mirror_lower(H)
+        for block in blocks:
             sel = block if rows is None else rows[block]
             # A scaled copy of one block of rows, with the intercept's column.
             Xb = _dense_rows(X, sel)
