@@ -222,7 +222,10 @@ class LinearObjective:
         return _sum64(values, self.sw) + self._penalty(coef), self._xt(R, coef)
 
     def gradient(self, coef, Z):
-        R = self._loss_value_gradient(Z)[1]
+        if hasattr(self.loss, "value_gradient_curvature"):
+            R = self._loss_value_gradient(Z)[1]  # leaves the curvature for later
+        else:
+            R = self.loss.gradient(self.y, Z)
         R *= self.sw[:, None]
         return self._xt(R, coef)
 
