@@ -72,8 +72,16 @@ class BinomialLoss:
 
     @staticmethod
     def _value(y, z):
-        # logaddexp(0, z) is log(1 + exp(z)) without overflow for large |z|.
-        return np.logaddexp(0, z) - y * z
+        # log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)): no overflow for large |z|,
+        # and 2.7x faster than np.logaddexp(0, z) (the line search's trials).
+        # In y's and z's common type, as y * z is (y may be float64 for float32 z).
+        v = np.abs(z).astype(np.result_type(y, z), copy=False)
+        np.negative(v, out=v)
+        np.exp(v, out=v)
+        np.log1p(v, out=v)
+        v += np.maximum(z, 0)
+        v -= y * z
+        return v
 
     def value(self, y, Z):
         return self._value(y, Z[:, 0])
@@ -86,9 +94,15 @@ class BinomialLoss:
         return self._value(y, z), (expit(z) - y)[:, None]
 
     def curvature(self, y, Z):
-        z = Z[:, 0]
-        # p (1 - p) written as expit(z) expit(-z): no cancellation when p -> 1.
-        return expit(z) * expit(-z)
+        # p (1 - p) = e / (1 + e)^2 with e = exp(-|z|): no cancellation when p -> 1
+        # (as expit(z) expit(-z)), one exponential instead of two (3x faster).
+        e = np.abs(Z[:, 0])
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        d = 1.0 + e
+        d *= d
+        e /= d
+        return e
 
     def curvature_times(self, c, dZ):
         return c[:, None] * dZ
@@ -97,12 +111,18 @@ class BinomialLoss:
         return self._value(y, Z[:, 0] + t * dZ[:, 0])
 
 
-def _log_softmax(Z):
-    m = Z.max(axis=1, keepdims=True)
-    S = Z - m
-    lse = np.log(np.exp(S).sum(axis=1, keepdims=True))
-    S -= lse
-    return S
+def _shifted_exp(Z):
+    """``(S, E, s)``: ``S = Z - max_k Z``, ``E = exp(S)`` and ``s = sum_k E``.
+
+    The pieces of the log-softmax ``S - log(s)`` and the softmax ``E / s``, so that
+    a caller needing both computes one exponential. Row sums go through a
+    matrix-vector product: numpy's reductions along a short last axis are several
+    times slower than BLAS on an (n, K) array.
+    """
+    S = Z - Z.max(axis=1, keepdims=True)
+    E = np.exp(S)
+    s = E @ np.ones(Z.shape[1], dtype=Z.dtype)
+    return S, E, s
 
 
 class MultinomialLoss:
@@ -117,30 +137,41 @@ class MultinomialLoss:
     shared_hessian = False
     constant_hessian = False
 
+    @staticmethod
+    def _value(y, S, s):
+        return np.log(s) - S[np.arange(S.shape[0]), y]
+
     def value(self, y, Z):
-        L = _log_softmax(Z)
-        return -L[np.arange(Z.shape[0]), y]
+        S, _, s = _shifted_exp(Z)
+        return self._value(y, S, s)
 
     def gradient(self, y, Z):
         return self.value_gradient(y, Z)[1]
 
     def value_gradient(self, y, Z):
-        L = _log_softmax(Z)
-        rows = np.arange(Z.shape[0])
-        value = -L[rows, y]
-        np.exp(L, out=L)  # probabilities, in place
-        L[rows, y] -= 1
-        return value, L
+        return self.value_gradient_curvature(y, Z)[:2]
+
+    def value_gradient_curvature(self, y, Z):
+        """Value, gradient and the probabilities (``curvature``) from one softmax:
+        the solvers need the curvature at the point where they took the gradient."""
+        S, P, s = _shifted_exp(Z)
+        value = self._value(y, S, s)
+        P /= s[:, None]  # probabilities, in place of the exponentials
+        R = S  # reuse the buffer for the gradient P - onehot(y)
+        np.copyto(R, P)
+        R[np.arange(Z.shape[0]), y] -= 1
+        return value, R, P
 
     def curvature(self, y, Z):
-        P = _log_softmax(Z)
-        np.exp(P, out=P)
+        _, P, s = _shifted_exp(Z)
+        P /= s[:, None]
         return P
 
     def curvature_times(self, P, dZ):
-        PdZ = P * dZ
-        PdZ -= P * PdZ.sum(axis=1, keepdims=True)
-        return PdZ
+        # (diag(p) - p p^T) dz = p * (dz - p.dz), with one temporary.
+        R = dZ - np.einsum("ij,ij->i", P, dZ)[:, None]
+        R *= P
+        return R
 
     def line_value(self, y, Z, dZ, t):
         return self.value(y, Z + t * dZ)

@@ -6,6 +6,7 @@ from scipy.linalg import eigh_tridiagonal, eigvalsh
 # Above this many coefficients the Hessian is not formed just to report its
 # condition number; a short Lanczos run on Hessian-vector products estimates it.
 _LANCZOS_STEPS = 20
+_LANCZOS_STEPS_FROM_STEP = 10
 
 
 def center_classes(A, k):
@@ -46,11 +47,14 @@ def deflate_class_symmetry(H, k, shift=None):
 
 
 def condition_from_eigenvalues(eigenvalues):
+    """``lam_max / lam_min``; ``inf`` when ``lam_min`` is zero to rounding (at most
+    ``size * eps * lam_max``, where a computed eigenvalue carries no digit)."""
+    eigenvalues = np.asarray(eigenvalues)
     lmax = float(np.max(eigenvalues))
     lmin = float(np.min(eigenvalues))
-    if lmax <= 0:
+    if lmax <= 0 or lmin <= eigenvalues.size * np.finfo(np.float64).eps * lmax:
         return np.inf
-    return lmax / lmin if lmin > 0 else np.inf
+    return lmax / lmin
 
 
 def lanczos_extremes(matvec, v0, n_steps=_LANCZOS_STEPS):
@@ -83,30 +87,34 @@ def lanczos_extremes(matvec, v0, n_steps=_LANCZOS_STEPS):
     return float(theta[0]), float(theta[-1])
 
 
-def estimate_condition_number(objective, coef, Z, random_state=0):
+def estimate_condition_number(objective, coef, Z, start=None, random_state=0):
     """Condition number of the objective's Hessian at ``coef``.
 
     Exact (from the eigenvalues) when forming the Hessian costs less than a
-    Lanczos run, otherwise a Lanczos estimate. For the multinomial loss the class-symmetry
+    Lanczos run, otherwise a Lanczos estimate. ``start`` (shape of ``coef``), the
+    solver's last Newton-type direction ``~ -H^{-1} g``, is rich in the
+    eigenvectors of the smallest eigenvalues, the slow ones for Lanczos: started
+    from it, ``_LANCZOS_STEPS_FROM_STEP`` products estimate the condition number
+    about as well as twice as many from a random vector (measured on w8a, MNIST
+    and the sparse wide problems). For the multinomial loss the class-symmetry
     directions, along which the objective is flat by construction, are left out.
     """
     curv = objective.curvature(coef, Z)
     k = objective.k
-    # Whichever is cheaper: forming the Hessian (n d^2 flops plus d^3 for its
-    # eigenvalues), or the Hessian-vector products of a Lanczos run (two passes
-    # over X each). The estimate must not cost a sizeable part of the fit.
-    d = objective.shape[0] * (1 if objective.loss.shared_hessian else k)
-    nnz = objective.X.nnz if hasattr(objective.X, "nnz") else objective.X.size
-    dense_cost = objective.n_samples * d * d + d**3
-    lanczos_cost = _LANCZOS_STEPS * 4 * nnz * k
-    if dense_cost <= lanczos_cost:
+    n_steps = _LANCZOS_STEPS if start is None else _LANCZOS_STEPS_FROM_STEP
+    # Whichever is cheaper: forming the Hessian and its eigenvalues, or the
+    # Hessian-vector products of a Lanczos run (two passes over X each). The
+    # estimate must not cost a sizeable part of the fit.
+    if objective.hessian_cost() <= 2 * n_steps * objective.pass_cost():
         H = objective.hessian(curv, dtype=np.float64)
         if objective.class_symmetric:
             shift = np.trace(H) / H.shape[0]
             H = deflate_class_symmetry(H, k, shift)
         return condition_from_eigenvalues(eigvalsh(H))
-    rng = np.random.RandomState(random_state)
-    v0 = rng.standard_normal(objective.size)
+    if start is not None and np.any(start):
+        v0 = np.array(start, dtype=np.float64).ravel()
+    else:
+        v0 = np.random.RandomState(random_state).standard_normal(objective.size)
     if objective.class_symmetric:
         center_classes(v0, k)
 
@@ -114,5 +122,5 @@ def estimate_condition_number(objective, coef, Z, random_state=0):
         V = v.reshape(objective.shape).astype(objective.dtype)
         return objective.hessp(curv, V)
 
-    lmin, lmax = lanczos_extremes(matvec, v0)
+    lmin, lmax = lanczos_extremes(matvec, v0, n_steps)
     return lmax / lmin if lmin > 0 else np.inf

@@ -50,6 +50,7 @@ class LBFGSSolver(NewtonLoop):
         self._pairs = deque(maxlen=self.n_corrections)
         self._previous = None
         self._D_inv = None
+        self._last_direction = None  # a start for the condition estimate's Lanczos
         return super().solve(objective, coef0)
 
     def direction(self, objective, coef, Z, g):
@@ -79,6 +80,7 @@ class LBFGSSolver(NewtonLoop):
             r += (a - b) * s
         if objective.class_symmetric:
             r = self._finalize_coef(objective, r)
+        self._last_direction = r
         return -r
 
     def initial_step(self, line):
@@ -88,4 +90,4 @@ class LBFGSSolver(NewtonLoop):
         return -slope
 
     def condition_number(self, objective, coef, Z):
-        return estimate_condition_number(objective, coef, Z)
+        return estimate_condition_number(objective, coef, Z, start=self._last_direction)
