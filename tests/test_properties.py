@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given  # noqa: E402
+from hypothesis import assume, given  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.linear_model import LogisticRegression, Ridge  # noqa: E402
@@ -143,3 +143,28 @@ def test_scaling_y_scales_the_regressor(solver, problem, scale):
                                atol=1e-8 * abs(scale) * max(1.0, np.abs(y).max()))
     np.testing.assert_allclose(b.intercept_, scale * a.intercept_, rtol=1e-6,
                                atol=1e-8 * abs(scale) * max(1.0, np.abs(y).max()))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "minibatch"])
+@pytest.mark.parametrize("classification", [True, False], ids=["classifier", "regressor"])
+@given(data=st.data())
+def test_stochastic_solvers_reach_the_optimum(solver, classification, data):
+    # Variance-reduced epochs converge to the optimum itself: within 1e-5 of
+    # "newton"'s objective after 300 epochs (the long profile found a binary
+    # problem at 3e-6, its epochs contracting slowly). Binary labels only: on multinomial problems their
+    # convergence is linear but slow (a 3-class, 8-sample problem is still 1e-5
+    # away after 300 epochs: the "sgd" preconditioner's class blocks leave the
+    # classes' coupling out), a known limitation.
+    X, y, sw, alpha = data.draw(problems(classification=classification))
+    if classification:
+        y = (y > 0).astype(int)
+        assume(0 < y.sum() < len(y))
+    Estimator = HessianClassifier if classification else HessianRegressor
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = Estimator(alpha=alpha, solver=solver, max_iter=300).fit(
+            X, y, sample_weight=sw)
+    ref = _fit(Estimator(alpha=alpha, solver="newton"), X, y, sw)
+    F, _ = _objective(est, X, y, sw, alpha, classification)
+    F_ref, _ = _objective(ref, X, y, sw, alpha, classification)
+    assert F <= F_ref + 1e-5 * max(1.0, abs(F_ref))
