@@ -102,6 +102,16 @@ def _check_numeric_target(estimator, y):
             ) from None
 
 
+def _label_index(y, classes, unknown):
+    """Index of each label of ``y`` in the sorted ``classes``; a ValueError
+    ``unknown.format(labels=..., classes=...)`` for labels not among them."""
+    index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+    missing = classes[index] != y
+    if np.any(missing):
+        raise ValueError(unknown.format(labels=np.unique(y[missing]), classes=classes))
+    return index
+
+
 def _check_scale(estimator, A, name):
     """Refuse values whose squares, summed over the samples, overflow A's dtype.
 

@@ -14,7 +14,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel
+from ._base import _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel, _label_index
 from ._docstrings import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from .inference import _InferenceMixin
 
@@ -156,27 +156,9 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
                 "HessianClassifier needs samples of at least 2 classes in the data, "
                 f"but the data contain only one class: {self.classes_[0]!r}."
             )
-        sample_weight = self._check_sample_weight(sample_weight, X)
-        if self.class_weight is not None:
-            per_class = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y
-            )
-            per_sample = per_class[y_index].astype(X.dtype)
-            sample_weight = (
-                per_sample if sample_weight is None else sample_weight * per_sample
-            )
-            if not np.any(sample_weight > 0):
-                raise ValueError(
-                    "The class weights give every sample a weight of zero."
-                )
-        if n_classes == 2:
-            coef = self._solve(
-                "binomial", X, y_index.astype(X.dtype), sample_weight, 1,
-                stratify=y_index,
-            )
-        else:
-            coef = self._solve("multinomial", X, y_index, sample_weight, n_classes,
-                               stratify=y_index)
+        sample_weight = self._weights(sample_weight, X, y, y_index, self.classes_)
+        loss_name, target, k = self._loss(X, y_index, n_classes)
+        coef = self._solve(loss_name, X, target, sample_weight, k, stratify=y_index)
         self.coef_, self.intercept_ = self._split_coef(coef)
         if self.alpha == 0:
             self._warn_if_separable(X, y, sample_weight)
@@ -249,41 +231,47 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
                 )
         else:
             classes = self.classes_
-        y_index = np.searchsorted(classes, y)
-        y_index = np.minimum(y_index, len(classes) - 1)
-        unknown = classes[y_index] != y
-        if np.any(unknown):
-            raise ValueError(
-                f"y contains labels that are not in classes: "
-                f"{np.unique(y[unknown])!r} (classes: {classes!r})."
-            )
+        y_index = _label_index(
+            y, classes, "y contains labels that are not in classes: {labels!r} "
+            "(classes: {classes!r}).")
         if self.class_weight == "balanced":
             raise ValueError(
                 "class_weight='balanced' is not supported by partial_fit: the class "
                 "frequencies of the whole data are unknown. Pass a dict of weights."
             )
-        sample_weight = self._check_sample_weight(sample_weight, X)
-        if self.class_weight is not None:
-            per_sample = compute_class_weight(
-                self.class_weight, classes=classes, y=y
-            )[y_index].astype(X.dtype)
-            sample_weight = (
-                per_sample if sample_weight is None else sample_weight * per_sample
-            )
+        sample_weight = self._weights(sample_weight, X, y, y_index, classes)
         self.classes_ = classes
         n_classes = len(classes)
         # Start the intercepts at the log-odds of the first chunk's (smoothed)
         # class frequencies: the optimum of a model with no features.
         counts = np.bincount(y_index, weights=sample_weight, minlength=n_classes) + 0.5
         logp = np.log(counts / counts.sum())
-        if n_classes == 2:
-            coef = self._partial_step("binomial", X, y_index.astype(X.dtype),
-                                      sample_weight, 1, logp[1] - logp[0])
-        else:
-            coef = self._partial_step("multinomial", X, y_index, sample_weight,
-                                      n_classes, logp - logp.mean())
+        intercept0 = logp[1] - logp[0] if n_classes == 2 else logp - logp.mean()
+        loss_name, target, k = self._loss(X, y_index, n_classes)
+        coef = self._partial_step(loss_name, X, target, sample_weight, k, intercept0)
         self.coef_, self.intercept_ = self._split_coef(coef)
         return self
+
+    @staticmethod
+    def _loss(X, y_index, n_classes):
+        """``(loss name, encoded target, outputs)``: binomial for two classes (the
+        target in X's dtype), multinomial over all classes otherwise."""
+        if n_classes == 2:
+            return "binomial", y_index.astype(X.dtype), 1
+        return "multinomial", y_index, n_classes
+
+    def _weights(self, sample_weight, X, y, y_index, classes):
+        """The validated sample weights times the class weights (None for none)."""
+        sample_weight = self._check_sample_weight(sample_weight, X)
+        if self.class_weight is None:
+            return sample_weight
+        per_sample = compute_class_weight(
+            self.class_weight, classes=classes, y=y
+        )[y_index].astype(X.dtype)
+        sample_weight = per_sample if sample_weight is None else sample_weight * per_sample
+        if not np.any(sample_weight > 0):
+            raise ValueError("The class weights give every sample a weight of zero.")
+        return sample_weight
 
     def _warn_if_separable(self, X, y, sample_weight):
         # A model that classifies every (weighted) training sample correctly is

@@ -93,7 +93,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._base import _ACCEPT_SPARSE, _DTYPES
+from ._base import _ACCEPT_SPARSE, _DTYPES, _label_index
 from ._objective import _dense_rows, _row_blocks, _syrk, make_objective
 from ._spectral import condition_from_eigenvalues
 from .solvers.newton import _NewtonSystem, eliminate_intercepts
@@ -225,14 +225,9 @@ class _Context:
             y = column_or_1d(y, warn=True)
             check_consistent_length(X, y)
             classes = est.classes_
-            idx = np.searchsorted(classes, y)
-            idx = np.minimum(idx, len(classes) - 1)
-            unknown = classes[idx] != y
-            if np.any(unknown):
-                raise ValueError(
-                    f"y contains labels not seen in fit: {np.unique(y[unknown])!r}; "
-                    f"the classes are {classes!r}."
-                )
+            idx = _label_index(
+                y, classes, "y contains labels not seen in fit: {labels!r}; the "
+                "classes are {classes!r}.")
             if getattr(est, "class_weight", None) is not None:
                 per_class = compute_class_weight(
                     est.class_weight, classes=classes, y=y

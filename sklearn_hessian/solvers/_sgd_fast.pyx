@@ -45,12 +45,101 @@ cdef enum:
     INVSCALING = 2    # eta0 / (1 + t) ** power_t
 
 
-cdef inline double _expit(double z) noexcept nogil:
-    cdef double e
-    if z >= 0:
-        return 1.0 / (1.0 + exp(-z))
-    e = exp(z)
-    return e / (1.0 + e)
+ctypedef fused real_t:
+    float
+    double
+
+
+cdef inline void _row_predict(
+    bint sparse, const floating* xrow, const floating* data, const index_t* indices,
+    Py_ssize_t start, Py_ssize_t end, Py_ssize_t p, Py_ssize_t k,
+    const floating* w, const floating* v, double S, double* z,
+) noexcept nogil:
+    """``z[c] += x_s (W + S V)[:p, c]`` (no intercept): the dense row ``xrow``, or
+    the sparse row ``data/indices[start:end]``; ``v`` NULL for W alone."""
+    cdef Py_ssize_t j, jj, c, n = end - start if sparse else p
+    cdef double x
+    for jj in range(n):
+        if sparse:
+            x = data[start + jj]
+            j = indices[start + jj] * k
+        else:
+            x = xrow[jj]
+            j = jj * k
+            if x == 0:
+                continue
+        if v == NULL:
+            for c in range(k):
+                z[c] += x * w[j + c]
+        else:
+            for c in range(k):
+                z[c] += x * (w[j + c] + S * v[j + c])
+
+
+cdef inline void _row_scatter(
+    bint sparse, const floating* xrow, const floating* data, const index_t* indices,
+    Py_ssize_t start, Py_ssize_t end, Py_ssize_t p, Py_ssize_t k, bint fit_intercept,
+    const double* r, real_t* out,
+) noexcept nogil:
+    """``out[j k + c] += x_sj r[c]``, and ``r[c]`` to the intercept's row p."""
+    cdef Py_ssize_t j, jj, c, n = end - start if sparse else p
+    cdef double x
+    for jj in range(n):
+        if sparse:
+            x = data[start + jj]
+            j = indices[start + jj] * k
+        else:
+            x = xrow[jj]
+            j = jj * k
+            if x == 0:
+                continue
+        for c in range(k):
+            out[j + c] += x * r[c]
+    if fit_intercept:
+        for c in range(k):
+            out[p * k + c] += r[c]
+
+
+cdef inline double _residual(
+    int loss, const double* z, Py_ssize_t k, const double* y, double* r, bint value,
+) noexcept nogil:
+    """``r = dloss/dz`` at ``z`` for the target ``y`` (k values, or the label /
+    the 0-1 target in y[0]); returns the loss itself when ``value`` (else 0),
+    without overflow, from one exponential per output."""
+    cdef Py_ssize_t c, label
+    cdef double e, zmax, zsum, out = 0.0
+    if loss == SQUARED:
+        for c in range(k):
+            r[c] = z[c] - y[c]
+            out += 0.5 * r[c] * r[c]
+    elif loss == BINOMIAL:
+        # log(1 + exp(z)) - y z and expit(z) - y.
+        if z[0] > 0:
+            e = exp(-z[0])
+            r[0] = 1.0 / (1.0 + e) - y[0]
+            if value:
+                out = z[0] + log1p(e) - y[0] * z[0]
+        else:
+            e = exp(z[0])
+            r[0] = e / (1.0 + e) - y[0]
+            if value:
+                out = log1p(e) - y[0] * z[0]
+    else:
+        zmax = z[0]
+        for c in range(1, k):
+            if z[c] > zmax:
+                zmax = z[c]
+        zsum = 0.0
+        for c in range(k):
+            r[c] = exp(z[c] - zmax)
+            zsum += r[c]
+        label = <Py_ssize_t> y[0]
+        for c in range(k):
+            r[c] /= zsum
+        r[label] -= 1.0
+        if value:
+            out = zmax + log(zsum) - z[label]
+    return out
 
 
 def sgd_steps(
@@ -103,12 +192,12 @@ def sgd_steps(
     cdef Py_ssize_t k = W.shape[1]
     cdef Py_ssize_t d = W.shape[0]
     cdef Py_ssize_t p = d - 1 if fit_intercept else d
-    cdef Py_ssize_t i, s, j, jj, c, label, in_batch = 0, bad = -1
+    cdef Py_ssize_t i, s, j, jj, c, in_batch = 0, bad = -1, start, end
     # Rows of U per output: U stacks one (m, d) block per class.
     cdef Py_ssize_t mu = U.shape[0] // k if per_output else U.shape[0]
     # dinv has one column per output, or one for all.
     cdef Py_ssize_t kd = k if per_output else 1
-    cdef double S = 0.0, eta = eta0, x, u, zmax, zsum, total, scale
+    cdef double S = 0.0, eta = eta0, x, u, total, scale
     cdef double* z = &buf[0]
     cdef double* delta = &buf[k]
     # Plain pointers in the loops: memoryview indexing there costs about 2x.
@@ -119,6 +208,10 @@ def sgd_steps(
     cdef const floating* di = &dinv[0, 0] if not full else NULL
     cdef const floating* Ui
     cdef const floating* Pc
+    cdef const floating* xrow
+    # X's stored values and column indices (sparse; NULL for dense X).
+    cdef const floating* dp = &data[0] if sparse else NULL
+    cdef const index_t* ip = &indices[0] if sparse else NULL
     # With batches the steps go to D first; one sample per step writes W itself.
     cdef bint direct = batch <= 1
     cdef floating* target = w if direct else acc
@@ -128,43 +221,18 @@ def sgd_steps(
             s = order[i]
             # The prediction at the true weights W + S V; x_s V from ZV, or
             # (without ZV) along with x_s W, as the row is read anyway.
+            start = indptr[s] if sparse else 0
+            end = indptr[s + 1] if sparse else 0
+            xrow = NULL if sparse else &Xd[s, 0]
             for c in range(k):
                 z[c] = S * ZV[s, c] if have_zv else 0.0
                 if fit_intercept:
                     z[c] += w[p * k + c] + (0.0 if have_zv else S * v[p * k + c])
-            if sparse:
-                for jj in range(indptr[s], indptr[s + 1]):
-                    x = data[jj]
-                    j = indices[jj] * k
-                    for c in range(k):
-                        z[c] += x * (w[j + c] if have_zv else w[j + c] + S * v[j + c])
-            else:
-                for j in range(p):
-                    x = Xd[s, j]
-                    if x != 0:
-                        for c in range(k):
-                            z[c] += x * (w[j * k + c] if have_zv
-                                         else w[j * k + c] + S * v[j * k + c])
+            _row_predict(sparse, xrow, dp, ip, start, end, p, k, w,
+                         NULL if have_zv else v, S, z)
 
             # The loss's gradient with respect to z, minus the anchor's.
-            if loss == SQUARED:
-                for c in range(k):
-                    delta[c] = z[c] - Y[s, c]
-            elif loss == BINOMIAL:
-                delta[0] = _expit(z[0]) - Y[s, 0]
-            else:
-                zmax = z[0]
-                for c in range(1, k):
-                    if z[c] > zmax:
-                        zmax = z[c]
-                zsum = 0.0
-                for c in range(k):
-                    delta[c] = exp(z[c] - zmax)
-                    zsum += delta[c]
-                label = <Py_ssize_t> Y[s, 0]
-                for c in range(k):
-                    delta[c] /= zsum
-                delta[label] -= 1.0
+            _residual(loss, z, k, &Y[s, 0], delta, False)
             total = 0.0
             for c in range(k):
                 total += z[c]
@@ -189,21 +257,8 @@ def sgd_steps(
                 delta[c] *= scale
             if full and not direct:
                 # The batch's raw gradient; P is applied once, at its end.
-                if sparse:
-                    for jj in range(indptr[s], indptr[s + 1]):
-                        x = data[jj]
-                        j = indices[jj] * k
-                        for c in range(k):
-                            acc[j + c] += x * delta[c]
-                else:
-                    for j in range(p):
-                        x = Xd[s, j]
-                        if x != 0:
-                            for c in range(k):
-                                acc[j * k + c] += x * delta[c]
-                if fit_intercept:
-                    for c in range(k):
-                        acc[p * k + c] += delta[c]
+                _row_scatter(sparse, xrow, dp, ip, start, end, p, k, fit_intercept,
+                             delta, acc)
             elif full:
                 if per_output:
                     for c in range(k):
@@ -304,77 +359,30 @@ def anchor_pass(
     cdef Py_ssize_t k = W.shape[1]
     cdef Py_ssize_t d = W.shape[0]
     cdef Py_ssize_t p = d - 1 if fit_intercept else d
-    cdef Py_ssize_t s, j, jj, c, label
-    cdef double f = 0.0, x, zmax, zsum, value, weight
+    cdef Py_ssize_t s, c, start, end
+    cdef double f = 0.0, value, weight
+    cdef const floating* xrow
+    cdef const floating* dp = &data[0] if sparse else NULL
+    cdef const index_t* ip = &indices[0] if sparse else NULL
     cdef double* z = &buf[0]
     cdef double* r = &buf[k]
     cdef const floating* w = &W[0, 0]
     cdef double* g = &G[0, 0]
     with nogil:
         for s in range(n):
+            start = indptr[s] if sparse else 0
+            end = indptr[s + 1] if sparse else 0
+            xrow = NULL if sparse else &Xd[s, 0]
             for c in range(k):
                 z[c] = w[p * k + c] if fit_intercept else 0.0
-            if sparse:
-                for jj in range(indptr[s], indptr[s + 1]):
-                    x = data[jj]
-                    j = indices[jj] * k
-                    for c in range(k):
-                        z[c] += x * w[j + c]
-            else:
-                for j in range(p):
-                    x = Xd[s, j]
-                    if x != 0:
-                        for c in range(k):
-                            z[c] += x * w[j * k + c]
-            if loss == SQUARED:
-                value = 0.0
-                for c in range(k):
-                    r[c] = z[c] - Y[s, c]
-                    value += 0.5 * r[c] * r[c]
-            elif loss == BINOMIAL:
-                # log(1 + exp(z)) - y z and expit(z) - y, without overflow, from
-                # one exponential.
-                if z[0] > 0:
-                    x = exp(-z[0])
-                    value = z[0] + log1p(x) - Y[s, 0] * z[0]
-                    r[0] = 1.0 / (1.0 + x) - Y[s, 0]
-                else:
-                    x = exp(z[0])
-                    value = log1p(x) - Y[s, 0] * z[0]
-                    r[0] = x / (1.0 + x) - Y[s, 0]
-            else:
-                zmax = z[0]
-                for c in range(1, k):
-                    if z[c] > zmax:
-                        zmax = z[c]
-                zsum = 0.0
-                for c in range(k):
-                    r[c] = exp(z[c] - zmax)
-                    zsum += r[c]
-                label = <Py_ssize_t> Y[s, 0]
-                value = zmax + log(zsum) - z[label]
-                for c in range(k):
-                    r[c] /= zsum
-                r[label] -= 1.0
+            _row_predict(sparse, xrow, dp, ip, start, end, p, k, w, NULL, 0.0, z)
+            value = _residual(loss, z, k, &Y[s, 0], r, True)
             weight = sw[s]
             f += weight * value
             for c in range(k):
                 R[s, c] = r[c]
                 r[c] *= weight
             if weight != 0:
-                if sparse:
-                    for jj in range(indptr[s], indptr[s + 1]):
-                        x = data[jj]
-                        j = indices[jj] * k
-                        for c in range(k):
-                            g[j + c] += x * r[c]
-                else:
-                    for j in range(p):
-                        x = Xd[s, j]
-                        if x != 0:
-                            for c in range(k):
-                                g[j * k + c] += x * r[c]
-                if fit_intercept:
-                    for c in range(k):
-                        g[p * k + c] += r[c]
+                _row_scatter(sparse, xrow, dp, ip, start, end, p, k, fit_intercept,
+                             r, g)
     return f

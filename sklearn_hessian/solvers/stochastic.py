@@ -172,13 +172,19 @@ class _Preconditioner:
             U[c * m:(c + 1) * m] = A @ P
         return U
 
-    def leverage(self, rows):
+    def leverage(self, rows, A=None, U=None):
         """``max_c C_ic x_i^T P_c x_i``: sample i's largest curvature in the
-        metric of P, for the given rows (full) or every row (diagonal)."""
+        metric of P, for the given rows (full) or every row (diagonal). ``A =
+        [X_rows, 1]`` and ``U = rows(A)``, when at hand, are not formed again."""
         if not self.full:
             return np.max(self._quad * self.C, axis=1)
-        A = _augmented(self.objective, self.objective.X[rows])
-        quad = np.column_stack([np.einsum("ij,ij->i", A @ P, A) for P in self._P])
+        if A is None:
+            A = _augmented(self.objective, self.objective.X[rows])
+        if U is None:
+            U = self.rows(A, np.float64)
+        m = A.shape[0]
+        quad = np.column_stack([np.einsum("ij,ij->i", U[c * m:(c + 1) * m], A)
+                                for c in range(U.shape[0] // m)])
         return np.max(quad * self.C[rows], axis=1)
 
 
@@ -292,16 +298,14 @@ class StochasticSolver(Solver):
     def _step_bound(pre, A, U, rows, omega, batch):
         """The step for the largest leverage among the rows of a chunk, from
         ``A = [X_c, 1]`` and ``U = P A`` (stacked per class)."""
-        m = A.shape[0]
-        quad = np.column_stack([np.einsum("ij,ij->i", U[c * m:(c + 1) * m], A)
-                                for c in range(U.shape[0] // m)])
-        lev = np.max(quad * pre.C[rows], axis=1) * omega[rows]
+        lev = pre.leverage(rows, A, U) * omega[rows]
         return _step_for(float(np.max(lev)), batch)
 
     # -- fit ---------------------------------------------------------------------
     def solve(self, objective, coef0):
         # The same unit-free gradient test as the Newton-type solvers.
         self._grad_weights = gradient_weights(objective)
+        self._Y = self._targets(objective)
         rng = self._rng()
         sw = objective.sw
         active = np.flatnonzero(sw > 0)
@@ -438,7 +442,7 @@ class StochasticSolver(Solver):
             f = anchor_pass(
                 _loss_code(objective), sp.issparse(X),
                 X if not sp.issparse(X) else np.zeros((0, 0), objective.dtype),
-                data, indices, indptr, self._targets(objective), objective.sw,
+                data, indices, indptr, self._Y, objective.sw,
                 W, objective.fit_intercept, R, G, np.empty(2 * objective.k))
             p = objective.n_features
             G[:p] += objective.alpha * W[:p]
@@ -462,6 +466,7 @@ class StochasticSolver(Solver):
         counter ``t``, the averaged iterate and the step size. Returns the new W.
         """
         rng = state.setdefault("rng", self._rng())
+        self._Y = self._targets(objective)
         active = np.flatnonzero(objective.sw > 0)
         # Weights relative to the mean weight of all the samples seen so far.
         omega = objective.sw.astype(np.float64) * state["omega_scale"]
@@ -518,7 +523,7 @@ class StochasticSolver(Solver):
         schedule = self._schedule(state)
         t = 0 if state is None else state.setdefault("t", 0)
         has_anchor = R_anchor is not None
-        Y = self._targets(objective)
+        Y = self._Y
         empty2 = np.zeros((0, 0), dtype=dtype)
         buf, D = np.empty(2 * objective.k), np.zeros(objective.shape, dtype=dtype)
 
