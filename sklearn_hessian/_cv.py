@@ -254,6 +254,29 @@ alpha_ : float
         penalty."""
 
 
+# The attributes of the refitted model, as the plain estimator's.
+_REFIT_ATTRIBUTES = """\
+n_iter_ : int
+        Iterations of the refit (with ``refit=False``: the largest number of
+        iterations among the fold fits at ``alpha_``).
+
+    solver_ : str
+        The solver that ran.
+
+    loss_curve_ : ndarray of shape (n_iter_,)
+        Objective after each iteration of the refit (``refit=True`` only).
+
+    condition_number_ : float
+        Hessian condition number of the refit, as in :class:`{plain}`
+        (``refit=True`` only).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names."""
+
+
 class _HessianCVMixin:
     """The cross-validation loop shared by both CV estimators."""
 
@@ -551,25 +574,7 @@ class HessianClassifierCV(_HessianCVMixin, HessianClassifier):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts of the refitted model.
 
-    n_iter_ : int
-        Iterations of the refit (with ``refit=False``: the largest number of
-        iterations among the fold fits at ``alpha_``).
-
-    solver_ : str
-        The solver that ran.
-
-    loss_curve_ : ndarray of shape (n_iter_,)
-        Objective after each iteration of the refit (``refit=True`` only).
-
-    condition_number_ : float
-        Hessian condition number of the refit, as in :class:`HessianClassifier`
-        (``refit=True`` only).
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
+    {refit_attributes}
 
     See Also
     --------
@@ -646,25 +651,7 @@ class HessianRegressorCV(_HessianCVMixin, HessianRegressor):
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept of the refitted model.
 
-    n_iter_ : int
-        Iterations of the refit (with ``refit=False``: the largest number of
-        iterations among the fold fits at ``alpha_``).
-
-    solver_ : str
-        The solver that ran.
-
-    loss_curve_ : ndarray of shape (n_iter_,)
-        Objective after each iteration of the refit (``refit=True`` only).
-
-    condition_number_ : float
-        Hessian condition number of the refit, as in :class:`HessianRegressor`
-        (``refit=True`` only).
-
-    n_features_in_ : int
-        Number of features seen during fit.
-
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when X has string column names.
+    {refit_attributes}
 
     See Also
     --------
@@ -702,6 +689,7 @@ HessianClassifierCV.__doc__ = HessianClassifierCV.__doc__.format(
         plain="HessianClassifier",
     ),
     cv_attributes=_CV_ATTRIBUTES,
+    refit_attributes=_REFIT_ATTRIBUTES.format(plain="HessianClassifier"),
 )
 HessianRegressorCV.__doc__ = HessianRegressorCV.__doc__.format(
     cv_parameters=_CV_PARAMETERS.format(
@@ -713,4 +701,5 @@ HessianRegressorCV.__doc__ = HessianRegressorCV.__doc__.format(
         plain="HessianRegressor",
     ),
     cv_attributes=_CV_ATTRIBUTES,
+    refit_attributes=_REFIT_ATTRIBUTES.format(plain="HessianRegressor"),
 )
