@@ -36,7 +36,6 @@ import scipy.sparse as sp
 from .._losses import BinomialLoss, MultinomialLoss
 from .._spectral import center_classes, deflate_class_symmetry
 from ._base import Solver, SolverResult, floored_diagonal, gradient_weights
-from ._sgd_fast import anchor_pass, sgd_steps
 from .newton import _NewtonSystem, default_max_condition
 
 # Codes of the compiled loop (_sgd_fast.pyx).
@@ -46,6 +45,23 @@ _CONSTANT, _INVERSE, _INVSCALING = 0, 1, 2
 # Samples handed to the compiled loop at a time: the preconditioned rows and the
 # gathered copy of X are this many rows, never the whole of X.
 _CHUNK = 1024
+
+
+def _compiled():
+    """The compiled loops, imported on first use: the other solvers work from a
+    source tree that was never built (``python -m sklearn_hessian`` run at the
+    root of a clone imports it rather than the installed package)."""
+    try:
+        from . import _sgd_fast
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "The stochastic solvers need the compiled module "
+            "sklearn_hessian.solvers._sgd_fast, which this copy of sklearn_hessian "
+            f"({__file__}) lacks: it is a source tree that was not built. Build it "
+            "in place with `pip install -e .`, or run Python from another "
+            "directory so that the installed package is imported."
+        ) from exc
+    return _sgd_fast
 
 
 def _loss_code(objective):
@@ -439,7 +455,7 @@ class StochasticSolver(Solver):
             G = np.zeros(objective.shape)
             R = np.empty((objective.n_samples, objective.k), dtype=objective.dtype)
             data, indices, indptr = _csr_arrays(X, objective.dtype)
-            f = anchor_pass(
+            f = _compiled().anchor_pass(
                 _loss_code(objective), sp.issparse(X),
                 X if not sp.issparse(X) else np.zeros((0, 0), objective.dtype),
                 data, indices, indptr, self._Y, objective.sw,
@@ -531,7 +547,7 @@ class StochasticSolver(Solver):
             nonlocal t
             Xd = empty2 if sp.issparse(Xs) else Xs
             data, indices, indptr = _csr_arrays(Xs, dtype)
-            t, avg.n, bad = sgd_steps(
+            t, avg.n, bad = _compiled().sgd_steps(
                 code, sp.issparse(Xs), Xd, data, indices, indptr, order_s, Y_s,
                 omega_s, R_s, has_anchor, U, Pm, pre.full,
                 pre.dinv if not pre.full else empty2, pre.per_output,
