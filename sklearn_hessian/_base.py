@@ -10,9 +10,11 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight
+from sklearn import get_config
+from sklearn.utils import assert_all_finite
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._objective import make_objective
+from ._objective import _row_blocks, make_objective
 from ._spectral import center_classes
 from ._version import __version__
 from .solvers import SOLVERS, STOCHASTIC_SOLVERS, choose_solver
@@ -112,18 +114,37 @@ def _label_index(y, classes, unknown):
     return index
 
 
-def _check_scale(estimator, A, name):
-    """Refuse values whose squares, summed over the samples, overflow A's dtype.
+def _check_values(estimator, A, name):
+    """Refuse non-finite values, and values whose squares summed over the samples
+    overflow A's dtype.
 
     Such values overflow the objective and its Hessian (inf, then NaN) inside the
-    solvers; say what to do instead. One pass over the stored values.
+    solvers; say what to do instead. Both checks come from one dot product of the
+    stored values with themselves (one pass, where scikit-learn's finiteness check
+    and a max and a min made three: on 1M x 50, 0.045 -> 0.016 s). It is finite
+    for finite values, and when it times the number of samples stays below the
+    dtype's largest value, so does the largest square times it. Otherwise the
+    values are looked at more closely: scikit-learn's check, with its message,
+    then the largest of them.
     """
     values = A.data if sp.issparse(A) else A
     if values.size == 0:
         return
+    with np.errstate(over="ignore", invalid="ignore"):
+        if values.flags.c_contiguous or values.flags.f_contiguous:
+            flat = values.ravel(order="K")  # a view
+            total = float(np.dot(flat, flat))
+        else:
+            total = sum(float(np.einsum("ij,ij->", values[rows], values[rows]))
+                        for rows in _row_blocks(values.shape[0], values.shape[1]))
+    limit = float(np.finfo(A.dtype).max)
+    if total * A.shape[0] <= limit:  # False for inf and NaN
+        return
+    if not get_config()["assume_finite"]:
+        assert_all_finite(values, estimator_name=type(estimator).__name__,
+                          input_name=name)
     # max and min rather than max(abs(.)): no temporary the size of X.
     largest = max(abs(float(np.max(values))), abs(float(np.min(values))))
-    limit = float(np.finfo(A.dtype).max)
     if largest * largest * A.shape[0] > limit:  # Python floats: inf, no warning
         raise ValueError(
             f"{name} has values up to {largest:.3g}: their squares summed over "
@@ -133,6 +154,15 @@ def _check_scale(estimator, A, name):
             + f" before fitting {type(estimator).__name__}"
             + (", or pass float64 data." if A.dtype == np.float32 else ".")
         )
+
+
+def _validate_fit_data(estimator, X, y, **kwargs):
+    """``validate_data(estimator, X, y, **kwargs)`` for fitting, X's checks of its
+    values made by ``_check_values`` (one pass over X instead of three)."""
+    X, y = validate_data(estimator, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES,
+                         ensure_all_finite=False, **kwargs)
+    _check_values(estimator, X, "X")
+    return X, y
 
 
 class _BaseHessianModel(BaseEstimator):
@@ -288,9 +318,8 @@ class _BaseHessianModel(BaseEstimator):
         ``intercept_offset`` (float64, one per output) was subtracted from y: the
         warm start and the returned intercepts account for it.
         """
-        _check_scale(self, X, "X")
         if loss_name == "squared_error":
-            _check_scale(self, y, "y")
+            _check_values(self, y, "y")
         validation = None
         if self.early_stopping and self.solver in STOCHASTIC_SOLVERS:
             sample_weight, validation = self._validation_split(
@@ -356,9 +385,8 @@ class _BaseHessianModel(BaseEstimator):
         so a diverging chunk leaves the estimator as it was. ``intercept0`` (one
         value per output) starts the intercepts on the first call.
         """
-        _check_scale(self, X, "X")
         if loss_name == "squared_error":
-            _check_scale(self, Y, "y")
+            _check_values(self, Y, "y")
         objective = make_objective(
             loss_name, X, Y, sample_weight, self.alpha, self.fit_intercept, n_outputs
         )

@@ -12,9 +12,9 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils._available_if import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._base import _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel, _label_index
+from ._base import _BaseHessianModel, _label_index, _validate_fit_data
 from ._docstrings import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from .inference import _InferenceMixin
 
@@ -145,9 +145,7 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
         >>> bool(np.allclose(clf.coef_.sum(axis=0), 0))  # symmetric multinomial
         True
         """
-        X, y = validate_data(
-            self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES
-        )
+        X, y = _validate_fit_data(self, X, y)
         check_classification_targets(y)
         self.classes_, y_index = np.unique(y, return_inverse=True)
         n_classes = len(self.classes_)
@@ -213,9 +211,7 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
                 "classes must be passed on the first call to partial_fit: a chunk "
                 "may not contain every class."
             )
-        X, y = validate_data(
-            self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES, reset=first
-        )
+        X, y = _validate_fit_data(self, X, y, reset=first)
         check_classification_targets(y)
         if classes is not None:
             classes = np.unique(np.asarray(classes))

@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (
     _ACCEPT_SPARSE, _DTYPES, _BaseHessianModel, _check_numeric_target,
+    _validate_fit_data,
 )
 from ._docstrings import COMMON_ATTRIBUTES, COMMON_PARAMETERS
 from .inference import _InferenceMixin
@@ -94,10 +95,7 @@ class HessianRegressor(
         >>> reg = HessianRegressor(alpha=1e-3).fit(X, y, sample_weight=weights)
         """
         _check_numeric_target(self, y)
-        X, y = validate_data(
-            self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES,
-            multi_output=True, y_numeric=True,
-        )
+        X, y = _validate_fit_data(self, X, y, multi_output=True, y_numeric=True)
         sample_weight = self._check_sample_weight(sample_weight, X)
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
@@ -159,10 +157,8 @@ class HessianRegressor(
         """
         _check_numeric_target(self, y)
         first = not hasattr(self, "_partial_state") and not hasattr(self, "coef_")
-        X, y = validate_data(
-            self, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES,
-            multi_output=True, y_numeric=True, reset=first,
-        )
+        X, y = _validate_fit_data(self, X, y, multi_output=True, y_numeric=True,
+                                  reset=first)
         sample_weight = self._check_sample_weight(sample_weight, X)
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
