@@ -3,37 +3,9 @@
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from .._linesearch import armijo
-from .._objective import _squared_t_dot
 from .._spectral import center_classes
-
-
-def feature_rms(objective):
-    """Root-mean-square of each column of ``[X, 1]`` under the sample weights,
-    shape ``(n_features + fit_intercept,)``: ``sqrt(sum_i s_i x_ij^2 / sum_i s_i)``.
-
-    One pass over X, no copy of it. The intercept's column of ones has RMS 1.
-    Dense X goes by blocks of rows small enough to stay in cache (a 512 KiB
-    buffer of squares, then a matrix-vector product): about the cost of one
-    gradient pass, where squaring large blocks cost three.
-    """
-    X, sw = objective.X, objective.sw  # sw in X's dtype: no mixed-type products
-    if sp.issparse(X):
-        ms = _squared_t_dot(X, sw.astype(np.float64)[:, None])[:, 0]
-    else:
-        n, p = X.shape
-        rows = max(1, (1 << 16) // max(p, 1))
-        buf = np.empty((min(rows, n), p), dtype=X.dtype)
-        ms = np.zeros(p)
-        for start in range(0, n, rows):
-            block = X[start:start + rows]
-            squares = np.multiply(block, block, out=buf[: block.shape[0]])
-            ms += sw[start:start + rows] @ squares
-    if objective.fit_intercept:
-        ms = np.append(ms, 1.0)
-    return np.sqrt(np.maximum(ms, 0.0))
 
 
 def gradient_weights(objective, rms=None):
@@ -49,7 +21,7 @@ def gradient_weights(objective, rms=None):
     (RMS 0) has a zero loss gradient: factor 1.
     """
     if rms is None:
-        rms = feature_rms(objective)
+        rms = objective.feature_rms()
     with np.errstate(divide="ignore", over="ignore"):
         inv = 1.0 / rms
     inv[~np.isfinite(inv)] = 1.0
@@ -61,7 +33,7 @@ def floored_diagonal(d, scale2=None):
     largest, and all ones when every entry is zero (all-zero X, no penalty).
 
     ``scale2`` (broadcasting against ``d``; the squared feature RMS of
-    ``feature_rms``, see ``NewtonLoop.floored_diagonal``) makes the floor apply to
+    ``LinearObjective.feature_rms``, see ``NewtonLoop.floored_diagonal``) makes the floor apply to
     ``d / scale2``, the diagonal as if every feature had unit RMS: then a feature in
     units 1e-8 (its diagonal 1e-16 times that of its standardised version) keeps its
     true curvature instead of being floored at 1e-12 of the largest, which would
@@ -193,7 +165,7 @@ class NewtonLoop(Solver):
         Z = objective.predictor(coef)
         f, g = objective.value_gradient(coef, Z)
         eps = float(np.finfo(objective.dtype).eps)
-        rms = feature_rms(objective)
+        rms = objective.feature_rms()
         self._grad_weights = gradient_weights(objective, rms)
         self._rms2 = np.where(rms > 0, rms * rms, 1.0)[:, None]
         # 1 / (2 (rms_j^2 + alpha)): g_j^2 times this is the decrease that a step
