@@ -461,3 +461,45 @@ def test_multinomial_is_stable_at_huge_predictions(dtype, fmt):
     onehot = np.eye(3)[y]
     np.testing.assert_allclose(g[-1], (np.eye(3)[[0, 0, 2, 1]] - onehot).mean(axis=0),
                                atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# Least squares from its sufficient statistics (GramObjective)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ["squared_error-1", "squared_error-2"])
+@all_formats
+@with_intercept
+@weighted
+@pytest.mark.parametrize("offset", [0.0, 1e3], ids=["centred", "offset"])
+def test_gram_objective_matches_linear_objective(case, fmt, fit_intercept, weighted,
+                                                 offset):
+    """Value, gradient, Hessian, feature scales and line of the coefficient-space
+    objective are those of the objective on X, shifted columns (offset 1e3, which
+    ``_gram_shift`` takes off dense X) included."""
+    from sklearn_hessian._objective import GramObjective
+
+    obj, X, y, sw, coef = make_problem(case, "dense", np.float64, fit_intercept, weighted)
+    X = _to_format(np.asarray(X) + offset, fmt)
+    obj = make_objective("squared_error", X, y, sw, ALPHA, fit_intercept, obj.k)
+    gram = GramObjective(obj)
+    assert (gram._shift is not None) == (offset > 0 and fmt == "dense" and fit_intercept)
+    for C in (coef, np.zeros_like(coef)):
+        Z, Zg = obj.predictor(C), gram.predictor(C)
+        f = obj.value(C, Z)
+        assert gram.value(C, Zg) == pytest.approx(f, rel=1e-10)
+        g = obj.gradient(C, Z)
+        # Both lose about eps |X|^T |X| |C| to rounding.
+        np.testing.assert_allclose(gram.gradient(C, Zg), g, rtol=0,
+                                   atol=1e-12 * max(1.0, np.abs(g).max()))
+    H = obj.hessian(obj.curvature(coef, obj.predictor(coef)), dtype=np.float64)
+    np.testing.assert_allclose(gram.hessian(), H, rtol=1e-10, atol=1e-10 * np.abs(H).max())
+    np.testing.assert_allclose(gram.feature_rms(), obj.feature_rms(), rtol=1e-10)
+    D = np.random.RandomState(3).standard_normal(obj.shape)
+    Zg = gram.predictor(coef)
+    line = gram.line(coef, Zg, D)
+    for t in [0.0, 1.0, 0.25, -0.5]:
+        assert line(t) == pytest.approx(_value(obj, coef + t * D), rel=1e-10)
+    c_t, Z_t = line.point(0.5)
+    g = _gradient(obj, c_t)
+    np.testing.assert_allclose(gram.gradient(c_t, Z_t), g, rtol=0,
+                               atol=1e-12 * max(1.0, np.abs(g).max()))
