@@ -78,6 +78,36 @@ def _squared_t_dot(X, C):
     return out
 
 
+def _scaled_rows(X, rows, scale, shift, out):
+    """``(X[rows] - shift) * scale[:, None]`` written into ``out`` (shift None: 0).
+
+    A slice of dense X is read once, straight into ``out``; sample indices
+    gather with ``np.take`` into ``out`` and are scaled in place, where fancy
+    indexing then multiplying wrote every block twice (a quarter of 200k x 100:
+    0.034 -> 0.018 s).
+    """
+    if isinstance(rows, slice) and not sp.issparse(X):
+        if shift is None:
+            return np.multiply(X[rows], scale[:, None], out=out)
+        np.subtract(X[rows], shift, out=out)
+        out *= scale[:, None]
+        return out
+    if sp.issparse(X):
+        block = X[rows]
+        if block.dtype == out.dtype and block.format in ("csr", "csc"):
+            block.toarray(out=out)
+        else:
+            out[...] = block.toarray()
+    elif X.dtype == out.dtype:
+        np.take(X, rows, axis=0, out=out)
+    else:
+        out[...] = X[rows]
+    if shift is not None:
+        out -= shift
+    out *= scale[:, None]
+    return out
+
+
 def _dense_rows(X, rows):
     block = X[rows]
     return block.toarray() if sp.issparse(block) else block
@@ -419,23 +449,32 @@ class LinearObjective:
                 if self.fit_intercept:
                     B[p] += c * Y.sum(axis=0)
             return
+        # A scaled copy of each block of rows, in one buffer that stays in cache;
+        # the intercept's row and column from products with it.
+        buf = np.empty((min(n_rows, _block_rows(m, _SYRK_BLOCK_ELEMENTS, _SYRK_MIN_ROWS)),
+                        p), dtype=dtype)
+        G = np.zeros((p, p), dtype=dtype)
+        col = np.zeros(p, dtype=dtype)
+        corner = 0.0
         for block in blocks:
             sel = block if rows is None else rows[block]
-            # A scaled copy of one block of rows, with the intercept's column.
-            Xb = _dense_rows(X, sel)
-            Xa = np.empty((Xb.shape[0], m), dtype=dtype)
             sw = (self.sw[sel] * weight_scale).astype(dtype, copy=False)
-            scale = np.sqrt(sw * curv[sel]).astype(dtype, copy=False)[:, None]
-            if shift is None:
-                np.multiply(Xb, scale, out=Xa[:, :p])
-            else:
-                np.subtract(Xb, shift, out=Xa[:, :p])
-                Xa[:, :p] *= scale
+            scale = np.sqrt(sw * curv[sel]).astype(dtype, copy=False)
+            Xs = _scaled_rows(X, sel, scale, shift, buf[: scale.shape[0]])
+            G += _syrk(Xs)
             if self.fit_intercept:
-                Xa[:, p] = scale[:, 0]
-            H += _syrk(Xa)
+                col += scale @ Xs
+                corner += float(scale @ scale)
             if Y is not None:
-                B += Xa.T @ (scale * Y[sel])
+                Ys = scale[:, None] * Y[sel]
+                B[:p] += Xs.T @ Ys
+                if self.fit_intercept:
+                    B[p] += scale @ Ys
+        H[:p, :p] += G
+        if self.fit_intercept:
+            H[p, :p] += col
+            H[:p, p] += col
+            H[p, p] += corner
 
     def _multinomial_hessian(self, H, curv, rows, weight_scale):
         """Adds the multinomial Hessian (flat C-order coefficients) to ``H``."""
@@ -572,7 +611,8 @@ class GramObjective:
     data, see ``LinearObjective._gram_shift``), the coefficients ``C`` stay those
     of X and are mapped to the shifted ones, ``C~ = M C`` (the intercepts gain
     ``m . W``); values and gradients (``M^T`` of the shifted one) are computed
-    from the well-conditioned shifted statistics, and ``hessian`` is ``M^T A M``.
+    from the well-conditioned shifted statistics, and ``hessian`` is ``M^T A M``
+    (the Newton solver solves with ``A`` itself, ``shift`` telling it how).
 
     The "raw prediction" ``Z`` of the loop is ``A C~``. Rounding: ``A C~ - B``
     loses about ``eps |X~|^T |X~| |C~|`` to cancellation near the optimum, what
@@ -584,7 +624,7 @@ class GramObjective:
         for name in ("loss", "dtype", "n_samples", "n_features", "k", "shape", "size",
                      "alpha", "fit_intercept", "class_symmetric"):
             setattr(self, name, getattr(objective, name))
-        self.A, self.B, self.c, self._shift = objective.least_squares_statistics()
+        self.A, self.B, self.c, self.shift = objective.least_squares_statistics()
         self._known_value = None  # (Z, F) of the last point a line search chose
 
     def zeros(self):
@@ -596,14 +636,14 @@ class GramObjective:
     def _shifted(self, C):
         """``M C``: the coefficients of the shifted columns, float64."""
         C = C.astype(np.float64)  # a copy
-        if self._shift is not None:
-            C[-1] += self._shift @ C[: self.n_features]
+        if self.shift is not None:
+            C[-1] += self.shift @ C[: self.n_features]
         return C
 
     def _unshifted_gradient(self, G):
         """``M^T G``: a gradient in the shifted coefficients, in X's."""
-        if self._shift is not None:
-            G[: self.n_features] += self._shift[:, None] * G[-1]
+        if self.shift is not None:
+            G[: self.n_features] += self.shift[:, None] * G[-1]
         return G
 
     def predictor(self, coef):
@@ -630,10 +670,10 @@ class GramObjective:
         if rows is not None:  # pragma: no cover - the Newton solver never asks
             raise ValueError("GramObjective holds the full Hessian only")
         H = self.A.copy()
-        if self._shift is not None:
+        if self.shift is not None:
             # M^T A M, with M = I + e_b [m, 0]^T.
             u = np.zeros(H.shape[0])
-            u[: self.n_features] = self._shift
+            u[: self.n_features] = self.shift
             a = self.A[:, -1]
             H += np.outer(a, u) + np.outer(u, a) + self.A[-1, -1] * np.outer(u, u)
         return H
@@ -652,8 +692,8 @@ class GramObjective:
         A, p = self.A, self.n_features
         ms = np.diag(A).copy()
         ms[:p] -= self.alpha
-        if self._shift is not None:
-            m = self._shift
+        if self.shift is not None:
+            m = self.shift
             ms[:p] += 2 * m * A[-1, :p] + m * m * A[-1, -1]
         return np.sqrt(np.maximum(ms, 0.0))
 

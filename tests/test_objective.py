@@ -482,7 +482,7 @@ def test_gram_objective_matches_linear_objective(case, fmt, fit_intercept, weigh
     X = _to_format(np.asarray(X) + offset, fmt)
     obj = make_objective("squared_error", X, y, sw, ALPHA, fit_intercept, obj.k)
     gram = GramObjective(obj)
-    assert (gram._shift is not None) == (offset > 0 and fmt == "dense" and fit_intercept)
+    assert (gram.shift is not None) == (offset > 0 and fmt == "dense" and fit_intercept)
     for C in (coef, np.zeros_like(coef)):
         Z, Zg = obj.predictor(C), gram.predictor(C)
         f = obj.value(C, Z)

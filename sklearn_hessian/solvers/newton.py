@@ -163,6 +163,24 @@ class _NewtonSystem:
         return np.vstack([xW, xb])
 
 
+class _ShiftedSystem:
+    """Solves with ``M^T A M`` from a solver of ``A``, where ``M C`` adds ``shift .
+    W`` to the intercept of ``C = [W; b]``: the Hessian in X's coefficients from
+    the one in the coefficients of the shifted columns ``X - shift``."""
+
+    def __init__(self, system, shift):
+        self.system, self.shift = system, shift
+        self.corrected = system.corrected
+
+    def solve(self, G):
+        p = self.shift.shape[0]
+        G = np.array(G, dtype=np.float64)
+        G[:p] -= self.shift[:, None] * G[p]  # M^{-T} G
+        X = self.system.solve(G)
+        X[p] -= self.shift @ X[:p]  # M^{-1} X
+        return X
+
+
 def initial_hessian_fraction(hessian_subsample, n_samples, size, constant_hessian,
                              preconditioner=False):
     """Fraction of the samples the first Hessian is built on.
@@ -301,7 +319,14 @@ class NewtonSolver(NewtonLoop):
             n_intercept = 0
             if objective.fit_intercept:
                 n_intercept = 1 if objective.loss.shared_hessian else k
-            self._fact = _NewtonSystem(H, n_intercept, self._kappa, self._mu)
+            shift = getattr(objective, "shift", None)
+            if shift is None:
+                self._fact = _NewtonSystem(H, n_intercept, self._kappa, self._mu)
+            else:
+                # Least squares on badly centred columns: the system of the shifted
+                # ones, where profiling the intercept out cancels nothing.
+                self._fact = _ShiftedSystem(
+                    _NewtonSystem(objective.A, n_intercept, self._kappa, self._mu), shift)
             self._mu_changed = False
         elif not self._fact_constant:
             self.exact_steps = False  # a reused Hessian is an approximation
