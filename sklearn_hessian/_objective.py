@@ -191,11 +191,12 @@ class LinearObjective:
         # n_jobs > 1); release the threads with close().
         self.row_blocks = RowBlocks(n, n_jobs)
         self._curvature_cache = None  # (Z, curvature) of the last gradient's point
+        self._gradient_cache = None  # (Z, gradient) of a line search's speculative step
 
     def close(self):
         """Release the line search's threads, if any, and the cached curvature."""
         self.row_blocks.close()
-        self._curvature_cache = None
+        self._curvature_cache = self._gradient_cache = None
 
     def feature_rms(self):
         """Root-mean-square of each column of ``[X, 1]`` under the sample weights,
@@ -260,6 +261,39 @@ class LinearObjective:
             out[p] = R.sum(axis=0)
         return out
 
+    def _fuses(self):
+        """Whether ``_fused_pass`` applies: dense X, read by blocks of rows."""
+        return not sp.issparse(self.X)
+
+    def _fused_pass(self, V, residual):
+        """``(X @ V_W + V_b, [X, 1]^T R)`` with ``R`` built block by block from the
+        first product, ``R[rows] = residual(rows, dZ[rows])``: one read of dense X.
+
+        Products with X that follow each other (``X @ d`` then ``X^T`` of the
+        residuals it leads to) are memory-bound passes. Done block by block
+        (2 MB of rows, which stay in cache between the two products) X is read
+        from memory once for both: 200k x 100, binomial value and gradient at
+        ``Z + X d``, 16 -> 11 ms.
+        """
+        X, p, k = self.X, self.n_features, self.k
+        W = np.ascontiguousarray(V[:p])
+        dZ = np.empty((self.n_samples, k), dtype=self.dtype)
+        G = np.zeros((p, k), dtype=self.dtype)
+        out = np.empty(self.shape, dtype=self.dtype)
+        if self.fit_intercept:
+            out[p] = 0
+        for rows in _row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS):
+            Xb = X[rows]
+            dz = np.matmul(Xb, W, out=dZ[rows])
+            if self.fit_intercept:
+                dz += V[p]
+            R = residual(rows, dz)
+            G += Xb.T @ R
+            if self.fit_intercept:
+                out[p] += R.sum(axis=0)
+        out[:p] = G
+        return dZ, out
+
     # -- value and gradient -----------------------------------------------------------
     def value(self, coef, Z):
         return _sum64(self.loss.value(self.y, Z), self.sw) + self._penalty(coef)
@@ -270,6 +304,9 @@ class LinearObjective:
         return _sum64(values, self.sw) + self._penalty(coef), self._xt(R, coef)
 
     def gradient(self, coef, Z):
+        cached = self._gradient_cache
+        if cached is not None and cached[0] is Z:  # a line search computed it
+            return cached[1]
         if hasattr(self.loss, "value_gradient_curvature"):
             R = self._loss_value_gradient(Z)[1]  # leaves the curvature for later
         else:
@@ -298,7 +335,18 @@ class LinearObjective:
         return self.loss.curvature(self.y, Z)
 
     def hessp(self, curv, V):
-        """Hessian-vector product; ``V`` has the shape of ``coef``. Two passes over X."""
+        """Hessian-vector product; ``V`` has the shape of ``coef``. Two passes over X
+        (dense X: one read of it, ``_fused_pass``)."""
+        if self._fuses():
+            def residual(rows, dz):
+                R = self.loss.curvature_times(curv[rows], dz)
+                R *= self.sw[rows, None]
+                return R
+
+            out = self._fused_pass(V, residual)[1]
+            if self.alpha:
+                out[: self.n_features] += self.alpha * self._W(V)
+            return out
         dZ = self.predictor(V)
         R = self.loss.curvature_times(curv, dZ)
         R *= self.sw[:, None]
@@ -550,32 +598,74 @@ class LinearObjective:
         _mirror_lower(H)  # exactly symmetric: the two triangles summed in other orders
 
     # -- line search support ----------------------------------------------------------
-    def line(self, coef, Z, D):
-        """The objective along ``coef + t D``: one pass over X, then O(n k) per t."""
-        return _Line(self, coef, Z, D)
+    def line(self, coef, Z, D, speculate=None):
+        """The objective along ``coef + t D``: one pass over X, then O(n k) per t.
+
+        ``speculate``: a step (1 for Newton directions) whose value, gradient and
+        curvature are computed in the same read of (dense) X as ``X @ D``; when the
+        line search takes it, its gradient costs no pass over X.
+        """
+        return _Line(self, coef, Z, D, speculate)
 
 
 class _Line:
-    """``phi(t) = F(coef + t D)`` with ``X @ D`` computed once."""
+    """``phi(t) = F(coef + t D)`` with ``X @ D`` computed once (see
+    ``LinearObjective.line``)."""
 
-    def __init__(self, objective, coef, Z, D):
+    def __init__(self, objective, coef, Z, D, speculate=None):
         self.obj = objective
         self.coef, self.Z, self.D = coef, Z, D
-        self.dZ = objective.predictor(D)
         W, dW = objective._W(coef), objective._W(D)
         self._ww = float(np.vdot(W, W))
         self._wd = float(np.vdot(W, dW))
         self._dd = float(np.vdot(dW, dW))
+        self._speculated = None
+        if speculate is not None and objective._fuses():
+            self._speculate(float(speculate))
+        else:
+            self.dZ = objective.predictor(D)
+
+    def _speculate(self, t):
+        """``X @ D`` with, in the same read of X, everything at step ``t``: the
+        raw prediction, the objective, its gradient and (multinomial) the
+        probabilities, exactly as ``point``, ``__call__`` and the objective's
+        methods would compute them there."""
+        obj, loss = self.obj, self.obj.loss
+        Zt = np.empty_like(self.Z)
+        with_curvature = hasattr(loss, "value_gradient_curvature")
+        curv = np.empty_like(self.Z) if with_curvature else None
+        total = 0.0
+
+        def residual(rows, dz):
+            nonlocal total
+            zt = np.add(self.Z[rows], t * dz, out=Zt[rows])
+            if with_curvature:
+                values, R, curv[rows] = loss.value_gradient_curvature(obj.y[rows], zt)
+            else:
+                values, R = loss.value_gradient(obj.y[rows], zt)
+            total += _sum64(values, obj.sw[rows])
+            R *= obj.sw[rows, None]
+            return R
+
+        self.dZ, g = obj._fused_pass(self.D, residual)
+        coef_t = self.coef + t * self.D
+        if obj.alpha:
+            g[: obj.n_features] += obj.alpha * obj._W(coef_t)
+        self._speculated = (t, total + self._penalty(t), coef_t, Zt, g, curv)
+
+    def _penalty(self, t):
+        return 0.5 * self.obj.alpha * (self._ww + 2 * t * self._wd + t * t * self._dd)
 
     def __call__(self, t):
         obj = self.obj
+        if self._speculated is not None and t == self._speculated[0]:
+            return self._speculated[1]
 
         def part(rows):
             values = obj.loss.line_value(obj.y[rows], self.Z[rows], self.dZ[rows], t)
             return _sum64(values, obj.sw[rows])
 
-        pen = 0.5 * obj.alpha * (self._ww + 2 * t * self._wd + t * t * self._dd)
-        return obj.row_blocks.sum(part) + pen
+        return obj.row_blocks.sum(part) + self._penalty(t)
 
     @property
     def is_quadratic(self):
@@ -592,6 +682,12 @@ class _Line:
 
     def point(self, t):
         """Coefficients and raw prediction at step ``t`` (no pass over X)."""
+        if self._speculated is not None and t == self._speculated[0]:
+            _, _, coef_t, Zt, g, curv = self._speculated
+            self.obj._gradient_cache = (Zt, g)
+            if curv is not None:
+                self.obj._curvature_cache = (Zt, curv)
+            return coef_t, Zt
         return self.coef + t * self.D, self.Z + t * self.dZ
 
 
@@ -697,7 +793,7 @@ class GramObjective:
             ms[:p] += 2 * m * A[-1, :p] + m * m * A[-1, -1]
         return np.sqrt(np.maximum(ms, 0.0))
 
-    def line(self, coef, Z, D):
+    def line(self, coef, Z, D, speculate=None):
         return _QuadraticLine(self, coef, Z, D)
 
 

@@ -152,6 +152,10 @@ class NewtonLoop(Solver):
         """First trial step of the line search: 1 for (quasi-)Newton directions."""
         return 1.0
 
+    def speculative_step(self, objective):
+        """The step ``initial_step`` will return, when known before ``X @ d``."""
+        return 1.0
+
     def after_step(self, predicted, actual, step, f_old):
         """Hook for step-quality feedback (damping adaptation)."""
 
@@ -193,7 +197,10 @@ class NewtonLoop(Solver):
             last_step = (
                 not self.exact_steps and g_max <= tol and half_decrement <= tol
             )
-            line = objective.line(coef, Z, d)
+            # The step whose gradient the line search computes along with X @ d
+            # (dense X): the first it tries, unless nothing follows it.
+            speculate = None if last_step else self.speculative_step(objective)
+            line = objective.line(coef, Z, d, speculate=speculate)
             g_norm1 = float(np.abs(g).sum())
 
             def grad_norm_decreases(t, line=line, g_norm1=g_norm1):

@@ -86,6 +86,9 @@ class LBFGSSolver(NewtonLoop):
     def initial_step(self, line):
         return line.minimiser() if line.is_quadratic else 1.0
 
+    def speculative_step(self, objective):
+        return None if objective.loss.constant_hessian else 1.0
+
     def _curvature_along(self, d, slope):
         return -slope
 
