@@ -503,3 +503,61 @@ def test_gram_objective_matches_linear_objective(case, fmt, fit_intercept, weigh
     g = _gradient(obj, c_t)
     np.testing.assert_allclose(gram.gradient(c_t, Z_t), g, rtol=0,
                                atol=1e-12 * max(1.0, np.abs(g).max()))
+
+
+# --------------------------------------------------------------------------------------
+# Sub-sampled Hessians
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ["binomial", "multinomial-3"])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_sampled_hessians_are_unbiased(case, fmt):
+    """Rows drawn by ``sample_rows`` (by curvature share for sparse X, uniformly
+    for dense X) and weighted by their inverse inclusion probabilities: the
+    average of many sub-sampled Hessians is the full Hessian."""
+    obj, X, y, sw, coef = make_problem(case, fmt, np.float64, True, True)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    H = obj.hessian(curv, dtype=np.float64)
+    rng = np.random.RandomState(0)
+    n_draws, size = 4000, 12
+    mean = np.zeros_like(H)
+    sizes = []
+    for _ in range(n_draws):
+        rows, row_weights = obj.sample_rows(curv, size, rng)
+        sizes.append(len(rows))
+        if len(rows) == 0:
+            continue
+        # The unnormalised estimate sum_i s_i c_i x_i x_i^T / q_i is unbiased;
+        # hessian() renormalises the weights, so undo that here.
+        Hs = obj.hessian(curv, dtype=np.float64, rows=rows, row_weights=row_weights)
+        w = obj.sw[rows] * (1.0 if row_weights is None else row_weights)
+        Hs = (Hs - ALPHA * _penalty_diag(obj)) * float(w.sum()) + ALPHA * _penalty_diag(obj)
+        mean += Hs / n_draws
+    assert abs(np.mean(sizes) - size) < 0.5
+    np.testing.assert_allclose(mean, H, rtol=0, atol=0.06 * np.abs(H).max())
+
+
+def _penalty_diag(obj):
+    d = np.zeros(obj.size if not obj.loss.shared_hessian and obj.k > 1 else obj.shape[0])
+    n_pen = obj.n_features * (1 if d.size == obj.shape[0] else obj.k)
+    d[:n_pen] = 1.0
+    return np.diag(d)
+
+
+def test_sampled_rows_favour_curvature_on_sparse_data():
+    """On sparse X, rows with most of the curvature are drawn more often, with
+    correspondingly smaller weights, which 10% of uniform draws bound."""
+    rng = np.random.RandomState(0)
+    X = sp.random(400, 6, density=0.5, format="csr", random_state=0)
+    y = (rng.uniform(size=400) < 0.5).astype(float)
+    obj = make_objective("binomial", X, y, None, ALPHA, True, 1)
+    curv = np.full(400, 1e-3)
+    curv[:20] = 0.25  # 20 rows with 250 times the curvature
+    counts = np.zeros(400)
+    for _ in range(300):
+        rows, weights = obj.sample_rows(curv, 40, rng)
+        counts[rows] += 1
+        assert np.all(weights >= 1.0) and np.all(weights <= 10 * 400 / 40 + 1e-9)
+    # The heavy rows are kept every time (probability capped at 1, weight 1); the
+    # others share the remaining expected 20 draws.
+    assert np.all(counts[:20] == 300)
+    assert counts[20:].mean() == pytest.approx(300 * 20 / 380, rel=0.1)

@@ -304,15 +304,16 @@ class NewtonSolver(NewtonLoop):
         # factorisation is reused.
         curv = objective.curvature(coef, Z) if rebuild or self._refine else None
         if rebuild:
-            rows = None
+            rows = row_weights = None
             if self._fraction < 1.0:
-                n = objective.n_samples
-                rows = np.flatnonzero(self._rng.random_sample(n) < self._fraction)
+                rows, row_weights = objective.sample_rows(
+                    curv, self._fraction * objective.n_samples, self._rng)
                 if not self._refine:
                     self._fraction = min(1.0, self._fraction * self.HESSIAN_GROWTH)
             # Only steps from the full Hessian certify the point they lead to.
             self.exact_steps = self._fact_full = rows is None
-            H = objective.hessian(curv, dtype=np.float64, rows=rows)
+            H = objective.hessian(curv, dtype=np.float64, rows=rows,
+                                  row_weights=row_weights)
             if objective.class_symmetric:
                 H = deflate_class_symmetry(H, k)
             self._H = H
