@@ -90,6 +90,12 @@ def test_auto_rule():
     assert HessianClassifier().fit(X_sparse, y_sparse).solver_ == "newton-cg"
     # dense enough (as a9a): forming the Hessian pays
     assert HessianClassifier().fit(sp.csr_matrix(X), y).solver_ == "newton"
+    # 4% non-zeros, but many rows per feature (as w8a): a sub-sampled Hessian
+    # costs a few passes over X
+    X_tall = sp.random(20000, 100, density=0.04, format="csr", random_state=0)
+    y_tall = np.arange(20000) % 2
+    with pytest.warns(ConvergenceWarning):  # labels without signal; the choice counts
+        assert HessianClassifier(max_iter=3).fit(X_tall, y_tall).solver_ == "newton"
     wide = np.random.RandomState(0).randn(50, AUTO_NEWTON_MAX_SIZE)
     assert HessianRegressor().fit(wide, np.arange(50.0)).solver_ == "newton-cg"
     # multinomial: the Hessian has (p + 1) * K columns
