@@ -465,6 +465,15 @@ class LinearObjective:
             self._row_scales_cache = out
         return self._row_scales_cache
 
+    def class_hessian_blocks(self, curv, rows=None, row_weights=None):
+        """The diagonal blocks of the multinomial Hessian, one per class: a list of
+        K float64 ``(m, m)`` arrays ``sum_i s_i p_ic (1 - p_ic) [x_i, 1]^T [x_i, 1] +
+        alpha I`` (class c's coefficients alone; the coupling between classes left
+        out). ``rows`` and ``row_weights`` as in ``hessian``."""
+        C = curv.astype(np.float64) * (1.0 - curv)
+        return [self._gram(C[:, c], np.float64, rows, row_weights=row_weights)[0]
+                for c in range(self.k)]
+
     def weighted_gram(self, c, dtype=None, rows=None):
         """``sum_i s_i c_i [x_i, 1]^T [x_i, 1] + alpha I`` (no penalty on the
         intercept): the Hessian of a loss with per-sample curvature ``c``, of side

@@ -561,3 +561,38 @@ def test_sampled_rows_favour_curvature_on_sparse_data():
     # others share the remaining expected 20 draws.
     assert np.all(counts[:20] == 300)
     assert counts[20:].mean() == pytest.approx(300 * 20 / 380, rel=0.1)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@with_intercept
+def test_class_hessian_blocks_are_the_diagonal_blocks_of_the_hessian(fmt, fit_intercept):
+    obj, X, y, sw, coef = make_problem("multinomial-3", fmt, np.float64, fit_intercept)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    H = obj.hessian(curv, dtype=np.float64)
+    blocks = obj.class_hessian_blocks(curv)
+    k = obj.k
+    assert len(blocks) == k
+    for c, B in enumerate(blocks):
+        expected = H[c::k, c::k]  # flat index j k + c
+        np.testing.assert_allclose(B, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_class_block_preconditioner_inverts_the_class_blocks():
+    """Built from all rows, the preconditioner applied to a class block's action
+    returns the vector (up to its small ridge), class by class, then centred."""
+    from sklearn_hessian.solvers.newton_cg import _ClassBlockPreconditioner
+    from sklearn_hessian._spectral import center_classes
+
+    obj, X, y, sw, coef = make_problem("multinomial-3", "dense", np.float64, True)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    pre = _ClassBlockPreconditioner(obj, curv, np.random.RandomState(0))
+    blocks = obj.class_hessian_blocks(curv)
+    V = np.random.RandomState(1).standard_normal(obj.shape)
+    HV = np.column_stack([B @ V[:, c] for c, B in enumerate(blocks)])
+    expected = V.copy()
+    center_classes(expected, obj.k)
+    np.testing.assert_allclose(pre(HV), expected, rtol=0, atol=1e-3 * np.abs(V).max())
+    # Symmetric positive definite on the zero-mean (over classes) subspace.
+    R = np.random.RandomState(2).standard_normal(obj.shape)
+    center_classes(R, obj.k)
+    assert float(np.vdot(R, pre(R))) > 0

@@ -39,7 +39,7 @@ from scipy.linalg.lapack import dpocon
 from .._objective import GramObjective
 from .._spectral import center_classes, condition_from_eigenvalues, deflate_class_symmetry
 from ._base import NewtonLoop
-from .newton_cg import preconditioned_cg
+from ._cg import preconditioned_cg
 
 _EPS = np.finfo(np.float64).eps
 

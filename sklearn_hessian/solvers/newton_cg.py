@@ -19,57 +19,76 @@ Design after LIBLINEAR's Newton solver:
 """
 
 import numpy as np
+from scipy.linalg.lapack import dpotrf, dpotri
 
 from .._spectral import center_classes, estimate_condition_number
 from ._base import NewtonLoop
+from ._cg import preconditioned_cg
 
 
-def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
-                      residual_tol=None):
-    """Approximately solve ``H s = -g`` by preconditioned conjugate gradients.
+class _ClassBlockPreconditioner:
+    """``P^{-1}`` with ``P`` the block-diagonal part (one block per class) of a
+    sub-sampled multinomial Hessian.
 
-    Stops on LIBLINEAR's quadratic-model rule ``j (Q_j - Q_{j-1}) >= eta Q_j``
-    with ``Q(s) = g.s + s.H.s / 2``, after ``max_iter`` iterations, or on flat
-    curvature (``p.H.p <= 1e-14 p.(curvature_scale p)``), where it keeps what it has
-    (the preconditioned gradient if nothing yet). ``curvature_scale`` is a scalar
-    (a bound on the largest curvature) or an array of the shape of ``g`` (the
-    preconditioner's diagonal: a test blind to the units of the features). With
-    ``residual_tol``, it also
-    stops once ``max|r| <= residual_tol``: for a quadratic objective the residual
-    ``r = -g - H s`` is minus the gradient at the new point, so that is the outer
-    stopping test met in advance. Returns ``(s, iterations)``.
+    The diagonal preconditioner is weak on the multinomial Hessian, whose
+    curvature sits on the few samples each class is uncertain about: on MNIST
+    (785 x 10 coefficients) CG needed 417 iterations to solve a Newton system
+    to 1e-8 with it, 41 with these blocks built from 2,000 rows drawn by their
+    curvature (and 101 with the Kronecker factorisation ``A (x) X^T D X``, 22
+    with the blocks from all rows). The full sub-sampled Hessian, which
+    "newton" uses, would be 7,850 x 7,850.
     """
-    s = np.zeros_like(g)
-    r = -g
-    z = precondition(r)
-    p = z.copy()
-    rz = float(np.vdot(r, z))
-    Q = 0.0
-    n_cg = 0
-    for n_cg in range(1, max_iter + 1):
-        Hp = hessp(p)
-        pHp = float(np.vdot(p, Hp))
-        if not pHp > 1e-14 * float(np.vdot(p, curvature_scale * p)):
-            if n_cg == 1:
-                s = z
-            break
-        a = rz / pHp
-        s += a * p
-        r -= a * Hp
-        newQ = -0.5 * (float(np.vdot(r, s)) - float(np.vdot(g, s)))
-        if not (newQ <= 0 and newQ - Q <= 0):
-            break
-        if n_cg * (newQ - Q) >= eta * newQ:
-            break
-        if residual_tol is not None and float(np.max(np.abs(r))) <= residual_tol:
-            break
-        Q = newQ
-        z = precondition(r)
-        rz_new = float(np.vdot(r, z))
-        p *= rz_new / rz
-        p += z
-        rz = rz_new
-    return s, n_cg
+
+    def __init__(self, objective, curv, rng):
+        m = objective.shape[0]
+        size = max(self.ROWS_PER_COLUMN * m, self.MIN_ROWS)
+        rows = row_weights = None
+        if size < objective.n_samples:
+            rows, row_weights = objective.sample_rows(curv, size, rng)
+        blocks = objective.class_hessian_blocks(curv, rows, row_weights)
+        # Each block Jacobi-scaled, with a relative ridge that keeps it definite
+        # (a preconditioner need not be exact; zero columns, a zero penalty and
+        # the unpenalised intercept are all safe), and inverted: every
+        # application streams all K blocks from memory (MNIST: 10 x 785^2), and
+        # one float32 inverse is a quarter of the traffic of two triangular
+        # solves with a float64 factor.
+        m, k = objective.shape[0], objective.k
+        self._inverses = np.empty((k, m, m), dtype=np.float32)
+        for c, B in enumerate(blocks):
+            d = np.diag(B).copy()
+            d[~(d > 0)] = 1.0
+            s = 1.0 / np.sqrt(d)
+            B *= s[:, None]
+            B *= s[None, :]
+            B[np.diag_indices_from(B)] += self.RIDGE
+            U, info = dpotrf(B, lower=0, overwrite_a=1)
+            if info == 0:
+                U, info = dpotri(U, lower=0, overwrite_c=1)
+            if info != 0:  # pragma: no cover - the ridge keeps B definite
+                U = np.eye(m)  # the Jacobi preconditioner
+            Binv = np.triu(U)
+            Binv += np.triu(U, 1).T
+            Binv *= s[:, None]
+            Binv *= s[None, :]
+            self._inverses[c] = Binv
+        self._k = k
+
+    # Rows of the sub-sample: max(2 m, 1024) (MNIST, CG iterations to solve a
+    # Newton system to 1e-8: 1,000 rows 59, 2,000 rows 41, 4,000 rows 30; each
+    # build costs K SYRKs on them).
+    ROWS_PER_COLUMN = 2
+    MIN_ROWS = 1024
+    # Added to the unit diagonal: bounds the condition number of the inverse so
+    # that float32 rounding keeps it definite; below the penalty's share of
+    # the diagonal on the benchmark problems.
+    RIDGE = 1e-5
+
+    def __call__(self, r):
+        # (K, m, m) @ (K, m, 1): K matrix-vector products in one call.
+        z = np.matmul(self._inverses, r.T.astype(np.float32)[:, :, None])[:, :, 0].T
+        z = z.astype(np.float64)
+        center_classes(z, self._k)
+        return z.astype(r.dtype, copy=False)
 
 
 class NewtonCGSolver(NewtonLoop):
@@ -89,6 +108,10 @@ class NewtonCGSolver(NewtonLoop):
     # losses 0.5 was mixed (a9a, ill-conditioned: faster; MNIST 30% slower).
     DIAG_WEIGHT_QUADRATIC = 0.5
     FORCING_POWER = 0.5
+    # Multinomial: class blocks of a sub-sampled Hessian precondition CG when a
+    # block (n_features + fit_intercept square) is small enough to factorise.
+    CLASS_BLOCK_MAX_SIDE = 2048
+    CLASS_BLOCK_REBUILD_CG = 20
     # Least squares: CG runs until max|r| (the next gradient's entries) is this
     # fraction of tol, a margin for the drift of the recurred residual.
     QUADRATIC_RESIDUAL = 0.5
@@ -102,6 +125,11 @@ class NewtonCGSolver(NewtonLoop):
     def solve(self, objective, coef0):
         self._g0_norm = None
         self._M = None
+        self._blocks = None
+        self._n_cg = 0
+        seed = 0 if self.random_state is None else self.random_state
+        self._rng = (seed if isinstance(seed, np.random.RandomState)
+                     else np.random.RandomState(seed))
         self._last_direction = None  # a start for the condition estimate's Lanczos
         return super().solve(objective, coef0)
 
@@ -135,6 +163,12 @@ class NewtonCGSolver(NewtonLoop):
             if symmetric:  # stay in the zero-mean subspace where H is definite
                 center_classes(z, k)
             return z
+
+        if symmetric and objective.shape[0] <= self.CLASS_BLOCK_MAX_SIDE:
+            # Rebuilt when CG slowed down: the curvature moved since.
+            if self._blocks is None or self._n_cg > self.CLASS_BLOCK_REBUILD_CG:
+                self._blocks = _ClassBlockPreconditioner(objective, curv, self._rng)
+            precondition = self._blocks
 
         ratio = g_norm / self._g0_norm
         # sqrt forcing (superlinear, few CG iterations) on the way; the step taken

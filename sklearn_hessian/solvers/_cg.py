@@ -1,0 +1,53 @@
+"""Preconditioned conjugate gradients on the Newton system, with LIBLINEAR's
+stopping rule: the inner solver of ``"newton-cg"`` and of ``"newton"`` with a
+sub-sampled preconditioner."""
+
+import numpy as np
+
+
+def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
+                      residual_tol=None):
+    """Approximately solve ``H s = -g`` by preconditioned conjugate gradients.
+
+    Stops on LIBLINEAR's quadratic-model rule ``j (Q_j - Q_{j-1}) >= eta Q_j``
+    with ``Q(s) = g.s + s.H.s / 2``, after ``max_iter`` iterations, or on flat
+    curvature (``p.H.p <= 1e-14 p.(curvature_scale p)``), where it keeps what it has
+    (the preconditioned gradient if nothing yet). ``curvature_scale`` is a scalar
+    (a bound on the largest curvature) or an array of the shape of ``g`` (the
+    preconditioner's diagonal: a test blind to the units of the features). With
+    ``residual_tol``, it also
+    stops once ``max|r| <= residual_tol``: for a quadratic objective the residual
+    ``r = -g - H s`` is minus the gradient at the new point, so that is the outer
+    stopping test met in advance. Returns ``(s, iterations)``.
+    """
+    s = np.zeros_like(g)
+    r = -g
+    z = precondition(r)
+    p = z.copy()
+    rz = float(np.vdot(r, z))
+    Q = 0.0
+    n_cg = 0
+    for n_cg in range(1, max_iter + 1):
+        Hp = hessp(p)
+        pHp = float(np.vdot(p, Hp))
+        if not pHp > 1e-14 * float(np.vdot(p, curvature_scale * p)):
+            if n_cg == 1:
+                s = z
+            break
+        a = rz / pHp
+        s += a * p
+        r -= a * Hp
+        newQ = -0.5 * (float(np.vdot(r, s)) - float(np.vdot(g, s)))
+        if not (newQ <= 0 and newQ - Q <= 0):
+            break
+        if n_cg * (newQ - Q) >= eta * newQ:
+            break
+        if residual_tol is not None and float(np.max(np.abs(r))) <= residual_tol:
+            break
+        Q = newQ
+        z = precondition(r)
+        rz_new = float(np.vdot(r, z))
+        p *= rz_new / rz
+        p += z
+        rz = rz_new
+    return s, n_cg
