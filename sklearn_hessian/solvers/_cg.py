@@ -6,7 +6,7 @@ import numpy as np
 
 
 def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
-                      residual_tol=None):
+                      residual_tol=None, residual_weights=None):
     """Approximately solve ``H s = -g`` by preconditioned conjugate gradients.
 
     Stops on LIBLINEAR's quadratic-model rule ``j (Q_j - Q_{j-1}) >= eta Q_j``
@@ -18,7 +18,10 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
     ``residual_tol``, it also
     stops once ``max|r| <= residual_tol``: for a quadratic objective the residual
     ``r = -g - H s`` is minus the gradient at the new point, so that is the outer
-    stopping test met in advance. Returns ``(s, iterations)``.
+    stopping test met in advance; ``residual_weights`` (broadcasting against
+    ``r``) weigh its entries as the outer test weighs the gradient's. ``ritz``, a
+    ``RitzValues``, collects the directions and their products. Returns ``(s,
+    iterations)``.
     """
     s = np.zeros_like(g)
     r = -g
@@ -42,8 +45,10 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
             break
         if n_cg * (newQ - Q) >= eta * newQ:
             break
-        if residual_tol is not None and float(np.max(np.abs(r))) <= residual_tol:
-            break
+        if residual_tol is not None:
+            weighted = np.abs(r) if residual_weights is None else np.abs(r) * residual_weights
+            if float(np.max(weighted)) <= residual_tol:
+                break
         Q = newQ
         z = precondition(r)
         rz_new = float(np.vdot(r, z))

@@ -187,6 +187,7 @@ class NewtonCGSolver(NewtonLoop):
         s, self._n_cg = preconditioned_cg(
             lambda v: objective.hessp(curv, v), g, precondition, eta, self.max_inner,
             curvature_scale=M, residual_tol=residual_tol,
+            residual_weights=self._grad_weights,
         )
         self._last_direction = s
         return s
