@@ -40,8 +40,7 @@ class _ClassBlockPreconditioner:
     """
 
     def __init__(self, objective, curv, rng):
-        m = objective.shape[0]
-        size = max(self.ROWS_PER_COLUMN * m, self.MIN_ROWS)
+        size = self.rows(objective)
         rows = row_weights = None
         if size < objective.n_samples:
             rows, row_weights = objective.sample_rows(curv, size, rng)
@@ -83,6 +82,22 @@ class _ClassBlockPreconditioner:
     # the diagonal on the benchmark problems.
     RIDGE = 1e-5
 
+    @classmethod
+    def rows(cls, objective):
+        return max(cls.ROWS_PER_COLUMN * objective.shape[0], cls.MIN_ROWS)
+
+    @classmethod
+    def pays(cls, objective, max_side, max_hessps):
+        """Whether blocks of side ``m <= max_side`` can be built (K SYRKs on the
+        sub-sample and K inversions) for at most ``max_hessps`` Hessian-vector
+        products (two passes over X each)."""
+        m, k = objective.shape[0], objective.k
+        if m > max_side:
+            return False
+        rows = min(cls.rows(objective), objective.n_samples)
+        build = k * (0.5 * rows * m * m + float(m) ** 3)
+        return build <= max_hessps * 2 * objective.pass_cost()
+
     def __call__(self, r):
         # (K, m, m) @ (K, m, 1): K matrix-vector products in one call.
         z = np.matmul(self._inverses, r.T.astype(np.float32)[:, :, None])[:, :, 0].T
@@ -110,7 +125,10 @@ class NewtonCGSolver(NewtonLoop):
     FORCING_POWER = 0.5
     # Multinomial: class blocks of a sub-sampled Hessian precondition CG when a
     # block (n_features + fit_intercept square) is small enough to factorise.
+    # ... and when a build costs at most this many Hessian-vector products (MNIST:
+    # about 40; a 500-row MNIST, 800, where the diagonal does better).
     CLASS_BLOCK_MAX_SIDE = 2048
+    CLASS_BLOCK_MAX_HESSPS = 100
     CLASS_BLOCK_REBUILD_CG = 20
     # Least squares: CG runs until max|r| (the next gradient's entries) is this
     # fraction of tol, a margin for the drift of the recurred residual.
@@ -164,7 +182,8 @@ class NewtonCGSolver(NewtonLoop):
                 center_classes(z, k)
             return z
 
-        if symmetric and objective.shape[0] <= self.CLASS_BLOCK_MAX_SIDE:
+        if symmetric and _ClassBlockPreconditioner.pays(objective, self.CLASS_BLOCK_MAX_SIDE,
+                                                        self.CLASS_BLOCK_MAX_HESSPS):
             # Rebuilt when CG slowed down: the curvature moved since.
             if self._blocks is None or self._n_cg > self.CLASS_BLOCK_REBUILD_CG:
                 self._blocks = _ClassBlockPreconditioner(objective, curv, self._rng)
