@@ -209,6 +209,7 @@ class LinearObjective:
         self.row_blocks = RowBlocks(n, n_jobs)
         self._curvature_cache = None  # (Z, curvature) of the last gradient's point
         self._gradient_cache = None  # (Z, gradient) of a line search's speculative step
+        self._rms = self._row_scales_cache = None  # computed once, when first needed
 
     def close(self):
         """Release the line search's threads, if any, and the cached curvature."""
@@ -219,11 +220,17 @@ class LinearObjective:
         """Root-mean-square of each column of ``[X, 1]`` under the sample weights,
         shape ``(n_features + fit_intercept,)``: ``sqrt(sum_i s_i x_ij^2 / sum_i s_i)``.
 
-        One pass over X, no copy of it. The intercept's column of ones has RMS 1.
-        Dense X goes by blocks of rows small enough to stay in cache (a 512 KiB
-        buffer of squares, then a matrix-vector product): about the cost of one
-        gradient pass, where squaring large blocks cost three.
+        One pass over X, no copy of it, on the first call (the result is kept).
+        The intercept's column of ones has RMS 1. Dense X goes by blocks of rows
+        small enough to stay in cache (a 512 KiB buffer of squares, then a
+        matrix-vector product): about the cost of one gradient pass, where
+        squaring large blocks cost three.
         """
+        if self._rms is None:
+            self._rms = self._compute_feature_rms()
+        return self._rms.copy()
+
+    def _compute_feature_rms(self):
         X, sw = self.X, self.sw  # sw in X's dtype: no mixed-type products
         if sp.issparse(X):
             ms = _squared_t_dot(X, sw.astype(np.float64)[:, None])[:, 0]
@@ -455,7 +462,7 @@ class LinearObjective:
 
     def _row_scales(self):
         """``||[x_i, 1] / rms||^2`` for every row, computed once (one pass)."""
-        if getattr(self, "_row_scales_cache", None) is None:
+        if self._row_scales_cache is None:
             rms = self.feature_rms()
             inv2 = np.where(rms > 0, 1.0 / np.where(rms > 0, rms, 1.0) ** 2, 0.0)
             p = self.n_features
@@ -465,13 +472,13 @@ class LinearObjective:
             self._row_scales_cache = out
         return self._row_scales_cache
 
-    def class_hessian_blocks(self, curv, rows=None, row_weights=None):
+    def class_hessian_blocks(self, curv, rows=None, row_weights=None, dtype=np.float64):
         """The diagonal blocks of the multinomial Hessian, one per class: a list of
-        K float64 ``(m, m)`` arrays ``sum_i s_i p_ic (1 - p_ic) [x_i, 1]^T [x_i, 1] +
-        alpha I`` (class c's coefficients alone; the coupling between classes left
-        out). ``rows`` and ``row_weights`` as in ``hessian``."""
+        K ``(m, m)`` arrays ``sum_i s_i p_ic (1 - p_ic) [x_i, 1]^T [x_i, 1] + alpha
+        I`` (class c's coefficients alone; the coupling between classes left out),
+        accumulated in ``dtype``. ``rows`` and ``row_weights`` as in ``hessian``."""
         C = curv.astype(np.float64) * (1.0 - curv)
-        return [self._gram(C[:, c], np.float64, rows, row_weights=row_weights)[0]
+        return [self._gram(C[:, c], dtype, rows, row_weights=row_weights)[0]
                 for c in range(self.k)]
 
     def weighted_gram(self, c, dtype=None, rows=None):
