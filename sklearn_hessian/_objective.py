@@ -19,6 +19,11 @@ import scipy.sparse as sp
 from ._linesearch import RowBlocks
 from ._losses import BinomialLoss, HalfSquaredError, MultinomialLoss, _sum64
 
+try:  # compiled by pip install; a source tree never built falls back to scipy
+    from ._sparse_kernels import csr_hessp as _csr_hessp
+except ImportError:  # pragma: no cover - depends on the install
+    _csr_hessp = None
+
 # Rows per block when a temporary proportional to a block of X is needed, so that the
 # extra memory stays far below the size of X.
 _BLOCK_ELEMENTS = 1 << 21
@@ -289,6 +294,14 @@ class LinearObjective:
         """Whether ``_fused_pass`` applies: dense X, read by blocks of rows."""
         return not sp.issparse(self.X)
 
+    def _one_pass_sparse_hessp(self):
+        """Whether ``hessp`` goes through the compiled one-pass CSR product: one
+        output and one curvature per sample, X in CSR with stored values."""
+        X = self.X
+        return (_csr_hessp is not None and sp.issparse(X) and X.format == "csr"
+                and self.k == 1 and self.loss.diagonal_curvature and X.nnz > 0
+                and X.data.dtype == self.dtype)
+
     def _fused_pass(self, V, residual):
         """``(X @ V_W + V_b, [X, 1]^T R)`` with ``R`` built block by block from the
         first product, ``R[rows] = residual(rows, dZ[rows])``: one read of dense X.
@@ -370,6 +383,17 @@ class LinearObjective:
             out = self._fused_pass(V, residual)[1]
             if self.alpha:
                 out[: self.n_features] += self.alpha * self._W(V)
+            return out
+        if self._one_pass_sparse_hessp():
+            p, X = self.n_features, self.X
+            b = float(V[p, 0]) if self.fit_intercept else 0.0
+            out = np.empty(self.shape[0])
+            _csr_hessp(X.data, X.indices, X.indptr, np.ascontiguousarray(V[:p, 0]), b,
+                       (self.sw * curv).astype(self.dtype, copy=False),
+                       self.fit_intercept, out)
+            out = out.astype(self.dtype, copy=False)[:, None]
+            if self.alpha:
+                out[:p] += self.alpha * self._W(V)
             return out
         dZ = self.predictor(V)
         R = self.loss.curvature_times(curv, dZ)
