@@ -589,10 +589,11 @@ def row_quadratic(
     cdef Py_ssize_t i, j, jj, c, start, end
     cdef double x, total
     cdef const double* di = &dinv[0, 0]
-    cdef double* o
+    # The sums in locals (see _row_predict), at most MAX_LOCAL columns at once.
+    cdef double acc[MAX_LOCAL]
+    cdef Py_ssize_t c0, nc
     with nogil:
         for i in range(n):
-            o = &out[i, 0]
             start = indptr[i] if sparse else 0
             end = indptr[i + 1] if sparse else Xd.shape[1]
             if kc == 1:
@@ -600,15 +601,47 @@ def row_quadratic(
                 for jj in range(start, end):
                     x = data[jj] if sparse else Xd[i, jj]
                     total += x * x * di[indices[jj] if sparse else jj]
-                o[0] = total
+                out[i, 0] = total
                 continue
-            for c in range(kc):
-                o[c] = 0.0
-            for jj in range(start, end):
-                x = data[jj] if sparse else Xd[i, jj]
-                j = indices[jj] if sparse else jj
-                for c in range(kc):
-                    o[c] += x * x * di[j * kc + c]
+            for c0 in range(0, kc, MAX_LOCAL):
+                nc = min(MAX_LOCAL, kc - c0)
+                for c in range(nc):
+                    acc[c] = 0.0
+                for jj in range(start, end):
+                    x = data[jj] if sparse else Xd[i, jj]
+                    j = indices[jj] if sparse else jj
+                    x *= x
+                    for c in range(nc):
+                        acc[c] += x * di[j * kc + c0 + c]
+                for c in range(nc):
+                    out[i, c0 + c] = acc[c]
+
+
+def weighted_squares(
+    bint sparse,
+    const floating[:, ::1] Xd,
+    const floating[::1] data,
+    const index_t[::1] indices,
+    const index_t[::1] indptr,
+    const floating[::1] sw,
+    double[::1] out,
+):
+    """``out[j] += sum_i sw_i x_ij^2`` (the features' weighted mean squares when
+    the weights sum to one) in one pass over X, accumulated in float64."""
+    cdef Py_ssize_t n = sw.shape[0], i, jj
+    cdef double x, weight
+    cdef double* o = &out[0]
+    with nogil:
+        for i in range(n):
+            weight = sw[i]
+            if sparse:
+                for jj in range(indptr[i], indptr[i + 1]):
+                    x = data[jj]
+                    o[indices[jj]] += weight * x * x
+            else:
+                for jj in range(Xd.shape[1]):
+                    x = Xd[i, jj]
+                    o[jj] += weight * x * x
 
 
 def shuffle(Py_ssize_t[::1] order, unsigned long long seed):
