@@ -329,9 +329,9 @@ def sgd_steps(
 
     ``R_in`` (the memory's residuals, subtracted; no rows: none) and ``R_out``
     (where the residuals are recorded, possibly ``R_in`` itself; no rows: not
-    recorded) are indexed by the sample, as ``Y`` and ``omega``. When recording,
-    ``G_acc`` follows the memory's gradient: ``G_acc += w_s x_s (r - R_in[s])``,
-    and the loss is summed.
+    recorded) are indexed by the sample, as ``Y`` and ``omega``. With ``G_acc``
+    (no rows: none), the memory's gradient follows the steps, ``G_acc += w_s
+    x_s (r - R_in[s])``, and the loss is summed.
     ``U[i]`` (full preconditioner, one sample
     per step; ``U[c m + i]`` for output c with one block per class) and ``ZV[i]``
     belong to ``order[i]``. ``Pm`` is the full preconditioner (see
@@ -362,7 +362,8 @@ def sgd_steps(
     cdef double q = 1.0, q_prod = 1.0
     cdef int q_exp = 0, q_exp2 = 0
     cdef bint memory = R_in.shape[0] > 0
-    cdef bint record = R_out.shape[0] > 0
+    cdef bint record = G_acc.shape[0] > 0
+    cdef bint record_r = R_out.shape[0] > 0
     cdef double* z = &scratch[0, 0]
     cdef double* delta = &scratch[1, 0]
     cdef double* rg = &scratch[2, 0]
@@ -375,7 +376,7 @@ def sgd_steps(
     cdef double* gacc = &G_acc[0, 0] if record else NULL
     cdef const floating* zv = &ZV[0, 0] if ZV.shape[0] > 0 else NULL
     cdef const floating* r_in = &R_in[0, 0] if memory else NULL
-    cdef floating* r_out = &R_out[0, 0] if record else NULL
+    cdef floating* r_out = &R_out[0, 0] if record_r else NULL
     cdef const double* y = &Y[0, 0]
     cdef Py_ssize_t ky = Y.shape[1]
     cdef double* acc = &D[0, 0]
@@ -406,7 +407,7 @@ def sgd_steps(
                 SGD_PREFETCH(&omega[s_ahead])
                 if memory:
                     SGD_PREFETCH(&r_in[s_ahead * k])
-                if record:
+                if record_r:
                     SGD_PREFETCH(&r_out[s_ahead * k])
             if refresh > 0 and in_batch == 0 and since >= refresh:
                 # W + S V is the true W: fold S V in, then the new direction.
@@ -456,7 +457,7 @@ def sgd_steps(
                     f += gscale * weight * (value + log(q))
             for c in range(k):
                 u = r_in[s * k + c] if memory else 0.0
-                if record:
+                if record_r:
                     r_out[s * k + c] = <floating> delta[c]
                 delta[c] = weight * (delta[c] - u)
                 rg[c] = gscale * delta[c]

@@ -3,33 +3,46 @@
 Both take steps preconditioned by a sub-sampled Hessian ``P ~ H^{-1}``, so a step
 size of about 1 is right whatever the units of the features: the same
 ``_NewtonSystem`` as the Newton solver (intercepts eliminated, Jacobi scaling,
-spectral floor) when the Hessian is small, its diagonal otherwise.
+spectral floor) when the Hessian is small and the rows are not much sparser than
+it, its diagonal otherwise.
 
-``fit`` (``StochasticSolver.solve``) is variance-reduced (SVRG with a Newton
-preconditioner, as in "stochastic variance-reduced Newton", Derezinski et al.
-2022). Each epoch starts at an *anchor* ``W~``, where one pass gives the exact
-objective, its gradient ``g~`` and every sample's residual ``r_i(W~)``; the steps
-of the epoch then use ``P (g~ + x_i (r_i(W) - r_i(W~)) + alpha (W - W~))``, an
-unbiased gradient estimate whose variance vanishes as ``W`` and ``W~`` approach
-the optimum. So a constant step converges linearly (no decaying schedule is
-needed) and the anchor gives the exact gradient for the same stopping test as the
-other solvers. The default step is ``1 / max_i lev_i`` (``"sgd"``) and
-``min(1, batch_size / max_i lev_i)`` (``"minibatch"``), where ``lev_i = c_i x_i^T P
-x_i`` is sample i's curvature in the metric of ``P`` (a leverage score; they sum
-to about the number of coefficients): the largest step for which no single sample
-overshoots. An epoch that increases the objective is undone and the step halved.
+``fit`` (``StochasticSolver.solve``) is variance-reduced with a memory, as SAGA
+(Defazio et al. 2014) with a Newton preconditioner: for a linear model the memory
+is one residual per sample and output, ``R_i = r_i(W_i)`` where sample i was last
+stepped on, and their weighted gradient ``G = sum_i s_i x_i R_i``, both kept up
+to date step by step. The steps use ``P (G + x_i (r_i(W) - R_i) + alpha W)``, an
+unbiased gradient estimate whose variance vanishes as the iterates approach the
+optimum, so a constant step converges linearly to the optimum itself, with one
+pass over X per epoch (an SVRG anchor would need a second). The first epoch,
+with no memory yet, is plain preconditioned SGD with the decaying step of
+``partial_fit``; it leaves a memory of points along its whole path, so the
+variance-reduced epochs that follow ramp their reach (the sum of their steps, in
+Newton steps) from one, doubling. The default step is ``1 / max_i lev_i``
+(``"sgd"``) and ``min(1, batch_size / max_i lev_i)`` (``"minibatch"``), where
+``lev_i = c_i x_i^T P x_i`` is sample i's curvature in the metric of ``P`` (a
+leverage score; they sum to about the number of coefficients): the largest step
+for which no single sample overshoots.
+
+The memory also gives, for free, the epoch's mean loss and gradient: means over
+the iterates of the epoch, noisy at the scale of the distance still to go. An
+exact pass (the objective, its gradient and every residual at one point, which
+then anchors the memory) is made only when they say that the stopping test may
+pass, that the epoch increased the objective, or that it stalled; an epoch that
+made the exact objective worse than the last exact point is undone and the step
+halved.
 
 ``partial_fit`` (``StochasticSolver.partial_epoch``) sees one chunk at a time and
-cannot anchor, so it is plain preconditioned SGD whose step decays as
+keeps no memory, so it is plain preconditioned SGD whose step decays as
 ``eta0 / (1 + eta0 t)`` with ``t`` the number of samples seen: the ``1 / (mu t)``
 schedule of strongly convex SGD, with ``mu = 1`` in the metric of ``P``.
 
-Cost of an epoch: two passes over X for the anchor, the Hessian of a sub-sample
-(``max(50 d, 2000)`` rows), and the steps: O(nnz(X) k) with a diagonal
-preconditioner, O(n d k) plus ``X P`` by BLAS with a full one (``"sgd"``) or
-O(n d k / batch_size) more (``"minibatch"``).
+Cost of an epoch: one pass over X, O(nnz(X) k) with a diagonal preconditioner,
+O(n d k) plus ``X P`` by BLAS with a full one (``"sgd"``) or O(n d^2 k /
+batch_size) more (``"minibatch"``); the preconditioner is built at the start
+(from the features' mean squares, for a diagonal one at ``W = 0``) and rebuilt
+at epochs 4, 16, 64... (a diagonal one: two passes over X; a full one: the
+Hessian of ``max(50 d, 2000)`` rows).
 """
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -338,8 +351,20 @@ class StochasticSolver(Solver):
         refresh = self._refresh_epochs(objective, len(active))
         tol = None
         order = active.copy()
+        if np.any(W):
+            # A warm start, presumably near the optimum, which plain SGD
+            # steps would first leave: an exact pass anchors the memory, so
+            # that the first epoch is variance-reduced (and the start may pass
+            # the test already).
+            f = self._anchor_memory(objective, W, memory)
+            ref.update(W, f)
+            tol = self.effective_tol = max(self.tol, 10 * eps * self._exact_measure)
+            converged = self._exact_measure <= tol
+            if converged:
+                curve.append(f)
+                self._log("converged at the start")
         progress = _progress_bar(self.name, self.max_iter) if self.verbose >= 2 else None
-        while epoch < self.max_iter:
+        while epoch < self.max_iter and not converged:
             epoch += 1
             if epoch == 1 or refresh(epoch):
                 # The first at the starting point, then at the memory.
@@ -356,13 +381,18 @@ class StochasticSolver(Solver):
             if vr and self.eta0 == "auto":
                 eta0 = min(eta0, reach / n_steps)
                 reach *= 2
+            if vr and epoch == 2:
+                # The average starts with the variance-reduced steps: the
+                # first epoch's iterates are far from the optimum.
+                state.reset(W)
             # Without a memory the epoch is plain SGD, whose automatic step
             # decays as in partial_fit; variance-reduced epochs keep it constant.
             schedule = self._schedule({} if not vr else None)
             if self.shuffle:
                 _compiled().shuffle(order, rng.randint(0, 2**63, dtype=np.uint64))
+            # The last epoch's residuals would not be used: not stored.
             bad = self._epoch(objective, W, state, order, omega, code, pre, eta0,
-                              memory, schedule)
+                              memory, schedule, keep=epoch < self.max_iter)
             if bad and not auto:
                 raise _diverged(self, epoch)
             exact = False
@@ -460,13 +490,14 @@ class StochasticSolver(Solver):
     def _refresh_epochs(self, objective, n_active):
         """Whether the preconditioner is rebuilt (at the memory) before an
         epoch: every epoch when that costs less than about 128 passes over X
-        (a full one on small data), otherwise at epochs 2, 4, 8, 16...: the
-        curvature settles as the iterates do, and a stale preconditioner only
-        slows the variance-reduced steps down, it does not bias them (a full
-        one costs m d^2: hundreds of passes over a sparse X like a9a's; a
-        diagonal one two passes, most of an epoch)."""
+        (a full one on small data); otherwise at epochs 4, 16, 64... in the
+        first half of ``max_iter``. The curvature settles as the iterates do,
+        and a stale preconditioner only slows the variance-reduced steps down,
+        it does not bias them; a rebuild costs about half an epoch (a
+        diagonal one: two passes over X, a full one m d^2: hundreds of passes
+        over a sparse X like a9a's), which the epochs left must pay back.
+        Never for the squared error, whose curvature does not move."""
         if objective.loss.constant_hessian:
-            # The squared error's curvature does not move.
             return lambda epoch: False
         d = objective.shape[0]
         X = objective.X
@@ -474,7 +505,9 @@ class StochasticSolver(Solver):
         if (self._use_full(objective)
                 and min(max(50 * d, 2000), n_active) * d * d <= 128 * nnz):
             return lambda epoch: True
-        return lambda epoch: epoch in (4, 16, 64, 256, 1024) or epoch % 4096 == 0
+        return lambda epoch: (epoch >= 4 and epoch & (epoch - 1) == 0
+                              and epoch.bit_length() % 2 == 1
+                              and 2 * (epoch - 1) <= self.max_iter)
 
     def _anchor_memory(self, objective, W, memory):
         """An exact pass at W becomes the memory (every sample's residual at one
@@ -566,12 +599,12 @@ class StochasticSolver(Solver):
         return _CONSTANT
 
     def _epoch(self, objective, W, avg, order, omega, code, pre, eta0, memory=None,
-               schedule=None, state=None):
+               schedule=None, state=None, keep=True):
         """The steps of one epoch over ``order``, in place on W.
 
         Returns True when the iterate diverged. ``memory`` (a ``_Memory``;
         None in ``partial_fit``) makes the steps variance-reduced once it holds
-        an epoch, and records this epoch's. On CSR or C-ordered X, unless a
+        an epoch, and records this epoch's (its residuals only when ``keep``). On CSR or C-ordered X, unless a
         full preconditioner's rows ``X P`` are needed (one sample per step), the
         whole epoch is one call of the compiled loop on X itself, which
         refreshes the direction ``V`` every ``_CHUNK`` samples; otherwise the
@@ -623,7 +656,7 @@ class StochasticSolver(Solver):
 
         if not rows_of_P and _in_place(objective):
             bad = run(X, order, Y, omega, memory.R if vr else no_rows,
-                      memory.R if record else no_rows, no_rows, no_rows, size)
+                      memory.R if record and keep else no_rows, no_rows, no_rows, size)
         else:
             for start in range(0, len(order), size):
                 rows = order[start:start + size]
@@ -642,13 +675,13 @@ class StochasticSolver(Solver):
                         # eta0 came from the leverages of a sub-sample; the
                         # chunk's own are at hand: no sample may overshoot.
                         eta_chunk = min(eta0, self._step_bound(pre, A, U, rows, omega, batch))
-                R_out = np.empty((len(rows), k), dtype=dtype) if record else no_rows
+                R_out = np.empty((len(rows), k), dtype=dtype) if record and keep else no_rows
                 bad = run(Xc, np.arange(len(rows)), np.ascontiguousarray(Y[rows]),
                           np.ascontiguousarray(omega[rows]),
                           memory.R[rows] if vr else no_rows, R_out, U,
                           np.ascontiguousarray(_xdot(objective, Xc, V), dtype=dtype),
                           0, eta_chunk)
-                if record:
+                if record and keep:
                     memory.R[rows] = R_out
                 if bad:
                     break
