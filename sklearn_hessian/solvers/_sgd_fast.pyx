@@ -22,8 +22,9 @@ intercept)::
 
 With ``batch == 1`` (solver "sgd") every sample's step is applied at once,
 ``W[:, c] -= eta_t step_c`` and ``S -= eta_t``. With ``batch > 1`` (solver
-"minibatch") the raw gradients ``x_s delta`` of ``batch`` consecutive samples are
-summed at the same W, and ``P`` is applied to their mean once, at the batch's end.
+"minibatch") the raw gradients ``eta_t x_s delta`` of ``batch`` consecutive samples
+are summed at the same W, ``P`` is applied to their mean once, at the batch's end,
+and ``S`` decreases by the mean of their ``eta_t``.
 
 While it steps, the loop can record the memory of the next epoch: every
 sample's residual ``r``, their gradient ``G_acc += w_s x_s r`` and loss ``sum_s
@@ -64,7 +65,7 @@ cdef enum:
 
 cdef enum:
     CONSTANT = 0
-    INVERSE = 1       # eta0 / (1 + decay t): the 1 / (mu t) decay of strongly convex SGD
+    INVERSE = 1       # eta0 / (1 + eta0 t / b): the 1 / (mu t) decay of strongly convex SGD
     INVSCALING = 2    # eta0 / (1 + t) ** power_t
 
 cdef double LN2 = 0.6931471805599453
@@ -207,6 +208,35 @@ cdef inline void _row_scatter(
                 out2[p * k + c] += r2[c]
 
 
+cdef inline double _row_leverage(
+    bint sparse, const floating* xrow, const floating* data, const index_t* indices,
+    Py_ssize_t start, Py_ssize_t end, Py_ssize_t p, Py_ssize_t kd, bint fit_intercept,
+    const double* di, const double* cap,
+) noexcept nogil:
+    """``max_c cap[c] [x_s, 1]^T diag(di[:, c]) [x_s, 1]`` (``kd`` columns of
+    ``di``): sample s's largest curvature in the metric of a diagonal P."""
+    cdef Py_ssize_t j, jj, c, c0, nc, n = end - start if sparse else p
+    cdef double x, out = 0.0
+    cdef double ql[MAX_LOCAL]
+    # The sums in locals (see _row_predict), at most MAX_LOCAL columns at once.
+    for c0 in range(0, kd, MAX_LOCAL):
+        nc = min(MAX_LOCAL, kd - c0)
+        for c in range(nc):
+            ql[c] = di[p * kd + c0 + c] if fit_intercept else 0.0
+        for jj in range(n):
+            x = data[start + jj] if sparse else xrow[jj]
+            j = indices[start + jj] if sparse else jj
+            x *= x
+            if kd == 1:
+                ql[0] += x * di[j]
+            else:
+                for c in range(nc):
+                    ql[c] += x * di[j * kd + c0 + c]
+        for c in range(nc):
+            out = max(out, cap[c0 + c] * ql[c])
+    return out
+
+
 cdef inline double _residual(
     int loss, const double* z, Py_ssize_t k, const double* y, double* r, bint value,
     double* q,
@@ -317,7 +347,7 @@ def sgd_steps(
     long long n_avg,
     int schedule,
     double eta0,
-    double decay,
+    const double[::1] cap,
     double power_t,
     long long t,
     bint fit_intercept,
@@ -343,10 +373,14 @@ def sgd_steps(
     every ``refresh`` samples (at a batch's end), ``W`` first brought up to date
     (the penalty then follows W within the epoch). ``D`` (shape of W) is the
     batch's accumulator, ``scratch`` (4 rows of at least ``d k``) holds
-    temporaries. Returns ``(t, n_avg, bad, f)``: the number of samples stepped
-    on and of averaged iterates so far, the position in ``order`` of the first
-    sample whose prediction or gradient was not finite (-1 when none; the steps
-    stop there), and the recorded loss ``sum_s w_s loss(y_s, z_s)``.
+    temporaries. With ``cap`` (a diagonal P only; one curvature per column of
+    ``dinv``, the same for every sample), each sample's step is at most 1 and
+    ``b`` over its leverage ``omega_s max_c cap_c x_s^T P_c x_s``, and ``eta0``
+    may be infinite. Returns ``(t, n_avg, bad, f, lev)``: the number of samples
+    stepped on and of averaged iterates so far, the position in ``order`` of
+    the first sample whose prediction or gradient was not finite (-1 when none;
+    the steps stop there), the recorded loss ``sum_s w_s loss(y_s, z_s)``, and
+    the largest leverage met (with ``cap``).
     """
     cdef Py_ssize_t m = order.shape[0]
     cdef Py_ssize_t k = W.shape[1]
@@ -358,8 +392,9 @@ def sgd_steps(
     cdef Py_ssize_t mu = U.shape[0] // k if per_output else U.shape[0]
     # dinv has one column per output, or one for all.
     cdef Py_ssize_t kd = k if per_output else 1
-    cdef double S = 0.0, eta = eta0, u, total, scale, weight, value, f = 0.0
-    cdef double q = 1.0, q_prod = 1.0
+    cdef double S = 0.0, eta = eta0, u, total, weight, value, step, steps = 0.0, f = 0.0
+    cdef double q = 1.0, q_prod = 1.0, lev_max = 0.0
+    cdef bint capped = cap.shape[0] > 0
     cdef int q_exp = 0, q_exp2 = 0
     cdef bint memory = R_in.shape[0] > 0
     cdef bint record = G_acc.shape[0] > 0
@@ -466,12 +501,22 @@ def sgd_steps(
                 if schedule == CONSTANT:
                     eta = eta0
                 elif schedule == INVERSE:
-                    eta = eta0 / (1.0 + decay * t)
+                    # 1 / (1 / eta0 + t / b): with eta0 infinite, b / t.
+                    eta = 1.0 / (1.0 / eta0 + t / <double> batch)
                 else:
                     eta = eta0 / pow(1.0 + t, power_t)
-            if direct:
-                for c in range(k):
-                    delta[c] *= -eta
+            # This sample's step: the schedule's, or with ``cap`` at most 1 (a
+            # Newton step) and b over its leverage omega_s max_c cap_c x_s^T
+            # P_c x_s (it does not overshoot), measured on the row at hand.
+            step = eta
+            if capped:
+                u = _row_leverage(sparse, xrow, dp, ip, start, end, p, kd, fit_intercept,
+                                  di, &cap[0]) * weight
+                if u > lev_max:
+                    lev_max = u
+                step = min(eta, 1.0, batch / u if u > 0 else 1.0)
+            for c in range(k):
+                delta[c] *= -step if direct else step
             if direct and full:
                 # W += (P_c x_s) delta_c from the row U[i], then the memory.
                 if per_output:
@@ -498,14 +543,16 @@ def sgd_steps(
                              NULL, 1, delta, acc, rg, gacc)
             t += 1
             in_batch += 1
+            steps += step
             if direct or in_batch == batch or i == m - 1:
                 if not direct:
+                    # The batch's mean step, its samples' steps in acc.
                     _apply_P(full, per_output, d, k, pm, Pm.shape[1], di, acc, tmp)
-                    scale = eta / in_batch
                     for j in range(d * k):
-                        w[j] -= scale * tmp[j]
+                        w[j] -= tmp[j] / in_batch
                         acc[j] = 0
-                S -= eta
+                S -= steps / in_batch
+                steps = 0.0
                 in_batch = 0
                 if average:
                     n_avg += 1
@@ -515,7 +562,7 @@ def sgd_steps(
         for j in range(d * k):
             w[j] += S * v[j]
         f += gscale * (log(q_prod) + q_exp * LN2)
-    return t, n_avg, bad, f
+    return t, n_avg, bad, f, lev_max
 
 
 def anchor_pass(

@@ -132,6 +132,11 @@ class _Preconditioner:
         p, dtype = objective.n_features, objective.dtype
         corrected = []
         self.joint = joint and full and self.per_output
+        # A sample's multinomial curvature diag(p) - p p^T is the Laplacian of
+        # the weights p_c p_c', at most twice its diagonal p_c (1 - p_c): in
+        # the metric of per-class blocks (which leave the classes' coupling
+        # out), its leverage is at most twice their largest.
+        self.coupling = 2.0 if self.per_output and not self.joint else 1.0
         if self.joint:
             # The whole multinomial Hessian, classes coupled (the blocks below
             # leave out -p_c p_c' x x^T, which near separability is most of it).
@@ -183,13 +188,6 @@ class _Preconditioner:
             self.curvature = diag
             diag = diag if curvature is None else curvature
             self.dinv = np.ascontiguousarray(1.0 / floored_diagonal(diag))
-            # Every sample's x_i^T P_c x_i (one column when the outputs share
-            # their diagonal).
-            shared = np.all(self.dinv == self.dinv[:, :1])
-            self._quad = _row_quadratic(objective, self.dinv[:p, :1] if shared
-                                        else self.dinv[:p])
-            if objective.fit_intercept:
-                self._quad += self.dinv[p, :1] if shared else self.dinv[p]
         self.corrected = "; ".join(c for c in corrected if c)
 
     def apply(self, G):
@@ -222,9 +220,17 @@ class _Preconditioner:
         metric of P, for the given rows (full) or every row (diagonal). ``A =
         [X_rows, 1]`` and ``U = rows(A)``, when at hand, are not formed again."""
         if not self.full:
+            # Every sample's x_i^T P_c x_i (one column when the outputs share
+            # their diagonal).
+            p = self.objective.n_features
+            shared = np.all(self.dinv == self.dinv[:, :1])
+            dinv = self.dinv[:, :1] if shared else self.dinv
+            quad = _row_quadratic(self.objective, dinv[:p])
+            if self.objective.fit_intercept:
+                quad += dinv[p]
             if self.C.shape[1] == 1:  # max along an axis of length 1 is slow
-                return self._quad[:, 0] * self.C[:, 0]
-            return np.max(self._quad * self.C, axis=1)
+                return quad[:, 0] * self.C[:, 0]
+            return self.coupling * np.max(quad * self.C, axis=1)
         if A is None:
             A = _augmented(self.objective, self.objective.X[rows])
         if U is None:
@@ -232,7 +238,7 @@ class _Preconditioner:
         m = A.shape[0]
         quad = np.column_stack([np.einsum("ij,ij->i", U[c * m:(c + 1) * m], A)
                                 for c in range(U.shape[0] // m)])
-        return np.max(quad * self.C[rows], axis=1)
+        return self.coupling * np.max(quad * self.C[rows], axis=1)
 
 
 class StochasticSolver(Solver):
@@ -286,15 +292,18 @@ class StochasticSolver(Solver):
         return np.sort(active[rng.randint(0, len(active), m)])
 
     def _precondition(self, objective, curv, active, omega, batch, rng, curvature=None,
-                      rms2=None):
+                      rms2=None, step=True):
         """The preconditioner for the loss curvature ``curv`` (what
-        ``objective.curvature`` returns) and the automatic step size under it.
-        ``rms2``: the features' weighted mean squares, when measured."""
+        ``objective.curvature`` returns) and the automatic step size under it
+        (None unless ``step``). ``rms2``: the features' weighted mean squares,
+        when measured."""
         full = self._use_full(objective)
         rows = self._hessian_rows(objective, active, rng) if full else None
         pre = _Preconditioner(objective, curv, rows, full,
                               self.max_condition, curvature,
                               joint=batch > 1 and objective.size <= 512, rms2=rms2)
+        if not step:
+            return pre, None
         if pre.full:
             # x_i^T P x_i costs d^2 per row: 1024 of them tell the step, and the
             # chunks of "sgd" clip it by their own rows' leverages anyway.
@@ -328,6 +337,7 @@ class StochasticSolver(Solver):
         code = _loss_code(objective)
         auto = self.learning_rate == "auto"
         W = np.array(coef0, dtype=objective.dtype, order="C", copy=True)
+        p = objective.n_features
         state = _AverageState(W, self.average)
         memory = _Memory(objective)
         # The last point whose objective is known exactly (the start's is
@@ -366,13 +376,26 @@ class StochasticSolver(Solver):
         progress = _progress_bar(self.name, self.max_iter) if self.verbose >= 2 else None
         while epoch < self.max_iter and not converged:
             epoch += 1
+            # The first epoch of "sgd" without a memory, with a diagonal P, at
+            # a start where every sample has the same curvature (W = 0): its
+            # steps are 1 / t, each capped at 1 over its sample's leverage,
+            # measured in the loop from the row at hand, so that no pass over
+            # X is made for the largest leverage first (a tenth of a one-epoch
+            # fit; for "minibatch", whose batches would take Newton steps at
+            # first, the largest leverage sets the first step).
+            capped = (epoch == 1 and batch == 1 and not memory.valid and auto
+                      and self.eta0 == "auto" and not self._use_full(objective)
+                      and not np.any(W[:p]))
             if epoch == 1 or refresh(epoch):
                 # The first at the starting point, then at the memory.
                 curv = (_curvature(objective, memory.R) if memory.valid
                         else _start_curvature(objective, W))
                 pre, eta_auto = self._precondition(objective, curv, active, omega,
-                                                   batch, rng, rms2=rms * rms)
+                                                   batch, rng, rms2=rms * rms,
+                                                   step=not capped)
             eta0 = eta_auto if self.eta0 == "auto" else float(self.eta0)
+            if capped:
+                eta0 = np.inf
             if self.learning_rate == "adaptive":
                 adaptive_eta = eta0 if adaptive_eta is None else adaptive_eta
                 eta0 = adaptive_eta
@@ -392,7 +415,10 @@ class StochasticSolver(Solver):
                 _compiled().shuffle(order, rng.randint(0, 2**63, dtype=np.uint64))
             # The last epoch's residuals would not be used: not stored.
             bad = self._epoch(objective, W, state, order, omega, code, pre, eta0,
-                              memory, schedule, keep=epoch < self.max_iter)
+                              memory, schedule, keep=epoch < self.max_iter,
+                              cap=pre.coupling * pre.C[0] if capped else None)
+            if capped:
+                eta0 = eta_auto = _step_for(self._max_leverage, batch)
             if bad and not auto:
                 raise _diverged(self, epoch)
             exact = False
@@ -599,12 +625,15 @@ class StochasticSolver(Solver):
         return _CONSTANT
 
     def _epoch(self, objective, W, avg, order, omega, code, pre, eta0, memory=None,
-               schedule=None, state=None, keep=True):
+               schedule=None, state=None, keep=True, cap=None):
         """The steps of one epoch over ``order``, in place on W.
 
         Returns True when the iterate diverged. ``memory`` (a ``_Memory``;
         None in ``partial_fit``) makes the steps variance-reduced once it holds
-        an epoch, and records this epoch's (its residuals only when ``keep``). On CSR or C-ordered X, unless a
+        an epoch, and records this epoch's (its residuals only when ``keep``).
+        ``cap`` (a diagonal P; each output's curvature, the same for every
+        sample) caps each sample's step at ``b`` over its leverage, the largest
+        of which is left in ``_max_leverage``. On CSR or C-ordered X, unless a
         full preconditioner's rows ``X P`` are needed (one sample per step), the
         whole epoch is one call of the compiled loop on X itself, which
         refreshes the direction ``V`` every ``_CHUNK`` samples; otherwise the
@@ -626,6 +655,10 @@ class StochasticSolver(Solver):
         Y = self._Y
         D, V = np.zeros(objective.shape), np.zeros(objective.shape)
         scratch = np.empty((4, objective.size))
+        no_cap = np.zeros(0)
+        if cap is not None:
+            cap = np.ascontiguousarray(cap, dtype=np.float64)
+        self._max_leverage = 0.0
         if record:
             memory.f = 0.0
         # One sample per step with a full P needs the rows P x_i (by chunks);
@@ -640,18 +673,17 @@ class StochasticSolver(Solver):
             nonlocal t
             Xd = no_rows[:, :0] if sp.issparse(Xs) else Xs
             data, indices, indptr = _csr_arrays(Xs, dtype)
-            t, avg.n, bad, f = _compiled().sgd_steps(
+            t, avg.n, bad, f, lev = _compiled().sgd_steps(
                 code, sp.issparse(Xs), Xd, data, indices, indptr, order_s, Y_s,
                 omega_s, R_in, R_out, memory.G if record else D[:0],
                 1.0 / len(order), U, Pm, pre.full, pre.dinv, pre.per_output,
                 V, ZV, G, objective.alpha, refresh, W, avg.W, avg.on, avg.n,
-                # decay eta0 / batch: the step of a batch is eta0 / (1 + t eta0 / b)
-                # after t samples, t / b steps.
-                schedule, eta0, eta0 / batch, float(self.power_t), t,
+                schedule, eta0, no_cap if cap is None else cap, float(self.power_t), t,
                 objective.fit_intercept, batch, D, scratch,
             )
             if record:
                 memory.f += f
+            self._max_leverage = max(self._max_leverage, lev)
             return bad >= 0
 
         if not rows_of_P and _in_place(objective):
