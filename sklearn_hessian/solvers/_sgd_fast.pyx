@@ -83,15 +83,18 @@ cdef inline void _row_predict(
     bint sparse, const floating* xrow, const floating* data, const index_t* indices,
     Py_ssize_t start, Py_ssize_t end, Py_ssize_t p, Py_ssize_t k,
     const floating* w, const double* v, double S, double* z,
+    const floating* w2, double* z2,
 ) noexcept nogil:
     """``z[c] += x_s (W + S V)[:p, c]`` (no intercept): the dense row ``xrow``, or
-    the sparse row ``data/indices[start:end]``; ``v`` NULL for W alone."""
+    the sparse row ``data/indices[start:end]``; ``v`` NULL for W alone. With
+    ``w2``, ``z2[c] += x_s W2[:p, c]`` in the same reading of the row."""
     cdef Py_ssize_t j, jj, c, n = end - start if sparse else p
-    cdef double x, z0 = 0.0
+    cdef double x, z0 = 0.0, z20 = 0.0
     # Sums in locals: through z, which might alias W for all the compiler
     # knows, every entry would be stored and loaded again (a9a: 2x slower;
     # MNIST, 10 outputs: 1.3x).
     cdef double zl[MAX_LOCAL]
+    cdef double z2l[MAX_LOCAL]
     if k == 1:
         for jj in range(n):
             x = data[start + jj] if sparse else xrow[jj]
@@ -100,7 +103,11 @@ cdef inline void _row_predict(
                 z0 += x * w[j]
             else:
                 z0 += x * (w[j] + S * v[j])
+            if w2 != NULL:
+                z20 += x * w2[j]
         z[0] += z0
+        if w2 != NULL:
+            z2[0] += z20
         return
     if k > MAX_LOCAL:
         for jj in range(n):
@@ -108,9 +115,12 @@ cdef inline void _row_predict(
             j = (indices[start + jj] if sparse else jj) * k
             for c in range(k):
                 z[c] += x * (w[j + c] + (0.0 if v == NULL else S * v[j + c]))
+                if w2 != NULL:
+                    z2[c] += x * w2[j + c]
         return
     for c in range(k):
         zl[c] = 0.0
+        z2l[c] = 0.0
     for jj in range(n):
         if sparse:
             x = data[start + jj]
@@ -126,8 +136,13 @@ cdef inline void _row_predict(
         else:
             for c in range(k):
                 zl[c] += x * (w[j + c] + S * v[j + c])
+        if w2 != NULL:
+            for c in range(k):
+                z2l[c] += x * w2[j + c]
     for c in range(k):
         z[c] += zl[c]
+        if w2 != NULL:
+            z2[c] += z2l[c]
 
 
 cdef inline void _row_scatter(
@@ -208,30 +223,48 @@ cdef inline void _row_scatter(
                 out2[p * k + c] += r2[c]
 
 
+cdef inline void _fold_steps(
+    Py_ssize_t d, Py_ssize_t k, Py_ssize_t kd, double factor, const double* di,
+    floating* w, double* wsnap, double* g,
+) noexcept nogil:
+    """``g -= factor (W - wsnap) / dinv``: the gradient summed by the steps since
+    ``wsnap`` (see sgd_steps' implicit_g); then ``wsnap = W``."""
+    cdef Py_ssize_t j, c
+    for j in range(d):
+        for c in range(k):
+            g[j * k + c] -= factor * (w[j * k + c] - wsnap[j * k + c]) / di[j * kd + (c if kd > 1 else 0)]
+            wsnap[j * k + c] = w[j * k + c]
+
+
 cdef inline double _row_leverage(
     bint sparse, const floating* xrow, const floating* data, const index_t* indices,
     Py_ssize_t start, Py_ssize_t end, Py_ssize_t p, Py_ssize_t kd, bint fit_intercept,
-    const double* di, const double* cap,
+    const double* di, const double* cap, Py_ssize_t kc,
 ) noexcept nogil:
-    """``max_c cap[c] [x_s, 1]^T diag(di[:, c]) [x_s, 1]`` (``kd`` columns of
-    ``di``): sample s's largest curvature in the metric of a diagonal P."""
+    """``max_c cap[c] [x_s, 1]^T diag(di[:, c]) [x_s, 1]`` over the first ``kc``
+    of the ``kd`` columns of ``di``: sample s's largest curvature in the metric
+    of a diagonal P."""
     cdef Py_ssize_t j, jj, c, c0, nc, n = end - start if sparse else p
-    cdef double x, out = 0.0
+    cdef double x, q0, out = 0.0
     cdef double ql[MAX_LOCAL]
+    if kc == 1:
+        q0 = di[p * kd] if fit_intercept else 0.0
+        for jj in range(n):
+            x = data[start + jj] if sparse else xrow[jj]
+            j = indices[start + jj] if sparse else jj
+            q0 += x * x * di[j * kd]
+        return cap[0] * q0
     # The sums in locals (see _row_predict), at most MAX_LOCAL columns at once.
-    for c0 in range(0, kd, MAX_LOCAL):
-        nc = min(MAX_LOCAL, kd - c0)
+    for c0 in range(0, kc, MAX_LOCAL):
+        nc = min(MAX_LOCAL, kc - c0)
         for c in range(nc):
             ql[c] = di[p * kd + c0 + c] if fit_intercept else 0.0
         for jj in range(n):
             x = data[start + jj] if sparse else xrow[jj]
             j = indices[start + jj] if sparse else jj
             x *= x
-            if kd == 1:
-                ql[0] += x * di[j]
-            else:
-                for c in range(nc):
-                    ql[c] += x * di[j * kd + c0 + c]
+            for c in range(nc):
+                ql[c] += x * di[j * kd + c0 + c]
         for c in range(nc):
             out = max(out, cap[c0 + c] * ql[c])
     return out
@@ -331,6 +364,7 @@ def sgd_steps(
     floating[:, ::1] R_out,
     double[:, ::1] G_acc,
     double gscale,
+    const floating[:, ::1] W_obj,
     const floating[:, ::1] U,
     const double[:, ::1] Pm,
     bint full,
@@ -372,14 +406,18 @@ def sgd_steps(
     ``refresh`` is 0; otherwise set here to ``P (G + alpha W)`` at the start and
     every ``refresh`` samples (at a batch's end), ``W`` first brought up to date
     (the penalty then follows W within the epoch). ``D`` (shape of W) is the
-    batch's accumulator, ``scratch`` (4 rows of at least ``d k``) holds
+    batch's accumulator, ``scratch`` (6 rows of at least ``d k``) holds
     temporaries. With ``cap`` (a diagonal P only; one curvature per column of
-    ``dinv``, the same for every sample), each sample's step is at most 1 and
-    ``b`` over its leverage ``omega_s max_c cap_c x_s^T P_c x_s``, and ``eta0``
-    may be infinite. Returns ``(t, n_avg, bad, f, lev)``: the number of samples
-    stepped on and of averaged iterates so far, the position in ``order`` of
-    the first sample whose prediction or gradient was not finite (-1 when none;
-    the steps stop there), the recorded loss ``sum_s w_s loss(y_s, z_s)``, and
+    ``dinv``, the same for every sample, or one for the first column alone
+    when all are equal), each sample's step is at most 1 and ``b`` over its
+    leverage ``omega_s max_c cap_c x_s^T P_c x_s``, and ``eta0`` may be
+    infinite. ``W_obj`` (no rows: none) is a fixed point whose loss is
+    measured on the way, from the rows read for the steps: ``fo = sum_s w_s
+    loss(y_s, x_s W_obj)``, exact once every sample has been stepped on.
+    Returns ``(t, n_avg, bad, f, fo, lev)``: the number of samples stepped on
+    and of averaged iterates so far, the position in ``order`` of the first
+    sample whose prediction or gradient was not finite (-1 when none; the steps
+    stop there), the recorded loss ``sum_s w_s loss(y_s, z_s)``, ``fo``, and
     the largest leverage met (with ``cap``).
     """
     cdef Py_ssize_t m = order.shape[0]
@@ -393,7 +431,8 @@ def sgd_steps(
     # dinv has one column per output, or one for all.
     cdef Py_ssize_t kd = k if per_output else 1
     cdef double S = 0.0, eta = eta0, u, total, weight, value, step, steps = 0.0, f = 0.0
-    cdef double q = 1.0, q_prod = 1.0, lev_max = 0.0
+    cdef double q = 1.0, q_prod = 1.0, lev_max = 0.0, fo = 0.0, qo_prod = 1.0
+    cdef int qo_exp = 0
     cdef bint capped = cap.shape[0] > 0
     cdef int q_exp = 0, q_exp2 = 0
     cdef bint memory = R_in.shape[0] > 0
@@ -403,6 +442,9 @@ def sgd_steps(
     cdef double* delta = &scratch[1, 0]
     cdef double* rg = &scratch[2, 0]
     cdef double* tmp = &scratch[3, 0]
+    cdef double* zo = &scratch[4, 0]
+    cdef double* wsnap = &scratch[5, 0]
+    cdef const floating* wo = &W_obj[0, 0] if W_obj.shape[0] > 0 else NULL
     # Plain pointers in the loops: memoryview indexing there costs about 2x.
     cdef floating* w = &W[0, 0]
     cdef floating* wavg = &Wavg[0, 0] if average else NULL
@@ -425,8 +467,18 @@ def sgd_steps(
     # With batches the raw gradients go to D first; one sample per step writes
     # W itself.
     cdef bint direct = batch <= 1
+    # One sample a step with a constant step and a diagonal P: every change of
+    # W is a step, ``-eta dinv x_s delta_s``, and ``G_acc`` changes by ``w_s x_s
+    # delta_s``: G_acc follows from W's change at every refresh (O(d k))
+    # instead of a second scatter per row (MNIST: a fifth of an epoch). Not
+    # in float32, whose W would not give G_acc's change to its precision.
+    cdef bint implicit_g = (record and direct and not full and schedule == CONSTANT
+                            and not capped and floating is double)
 
     with nogil:
+        if implicit_g:
+            for j in range(d * k):
+                wsnap[j] = w[j]
         for i in range(m):
             s = order[i]
             if i + AHEAD < m:
@@ -445,10 +497,14 @@ def sgd_steps(
                 if record_r:
                     SGD_PREFETCH(&r_out[s_ahead * k])
             if refresh > 0 and in_batch == 0 and since >= refresh:
+                if implicit_g:
+                    _fold_steps(d, k, kd, gscale / eta0, di, w, wsnap, gacc)
                 # W + S V is the true W: fold S V in, then the new direction.
                 for j in range(d * k):
                     w[j] += S * v[j]
                     tmp[j] = gm[j] + (alpha * w[j] if j < p * k else 0.0)
+                    if implicit_g:
+                        wsnap[j] = w[j]
                 S = 0.0
                 _apply_P(full, per_output, d, k, pm, Pm.shape[1], di, tmp, v)
                 since = 0
@@ -465,8 +521,21 @@ def sgd_steps(
                 z[c] = S * zv[i * k + c] if zv != NULL else 0.0
                 if fit_intercept:
                     z[c] += w[p * k + c] + (0.0 if zv != NULL else S * v[p * k + c])
+                if wo != NULL:
+                    zo[c] = wo[p * k + c] if fit_intercept else 0.0
             _row_predict(sparse, xrow, dp, ip, start, end, p, k, w,
-                         NULL if zv != NULL else v, S, z)
+                         NULL if zv != NULL else v, S, z, wo, zo)
+            if wo != NULL:
+                # The loss at W_obj, its log(q) summed as below.
+                value = _residual(loss, zo, k, &y[s * ky], rg, True, &q)
+                if omega[s] == 1.0:
+                    fo += gscale * value
+                    qo_prod *= q
+                    if qo_prod > 1e200:
+                        qo_prod = frexp(qo_prod, &q_exp2)
+                        qo_exp += q_exp2
+                else:
+                    fo += gscale * omega[s] * (value + log(q))
 
             # The loss's gradient with respect to z, minus the memory's.
             value = _residual(loss, z, k, &y[s * ky], delta, record, &q)
@@ -511,7 +580,7 @@ def sgd_steps(
             step = eta
             if capped:
                 u = _row_leverage(sparse, xrow, dp, ip, start, end, p, kd, fit_intercept,
-                                  di, &cap[0]) * weight
+                                  di, &cap[0], cap.shape[0]) * weight
                 if u > lev_max:
                     lev_max = u
                 step = min(eta, 1.0, batch / u if u > 0 else 1.0)
@@ -536,20 +605,25 @@ def sgd_steps(
                                  NULL, 1, rg, gacc, NULL, NULL)
             elif direct:
                 _row_scatter(sparse, xrow, dp, ip, start, end, p, k, fit_intercept,
-                             di, kd, delta, w, rg, gacc)
+                             di, kd, delta, w, rg, NULL if implicit_g else gacc)
             else:
-                # The batch's raw gradient; P is applied once, at its end.
+                # The batch's raw gradient; P is applied once, at its end, and
+                # the memory's gradient follows from it then.
                 _row_scatter(sparse, xrow, dp, ip, start, end, p, k, fit_intercept,
-                             NULL, 1, delta, acc, rg, gacc)
+                             NULL, 1, delta, acc, NULL, NULL)
             t += 1
             in_batch += 1
             steps += step
             if direct or in_batch == batch or i == m - 1:
                 if not direct:
-                    # The batch's mean step, its samples' steps in acc.
+                    # The batch's mean step, its samples' steps in acc: all
+                    # eta (capped steps are for one sample a step), so that
+                    # acc / eta is their gradient.
                     _apply_P(full, per_output, d, k, pm, Pm.shape[1], di, acc, tmp)
                     for j in range(d * k):
                         w[j] -= tmp[j] / in_batch
+                        if record:
+                            gacc[j] += gscale / eta * acc[j]
                         acc[j] = 0
                 S -= steps / in_batch
                 steps = 0.0
@@ -559,10 +633,13 @@ def sgd_steps(
                     for j in range(d * k):
                         wavg[j] += (w[j] + S * v[j] - wavg[j]) / n_avg
 
+        if implicit_g and bad < 0:
+            _fold_steps(d, k, kd, gscale / eta0, di, w, wsnap, gacc)
         for j in range(d * k):
             w[j] += S * v[j]
         f += gscale * (log(q_prod) + q_exp * LN2)
-    return t, n_avg, bad, f, lev_max
+        fo += gscale * (log(qo_prod) + qo_exp * LN2)
+    return t, n_avg, bad, f, fo, lev_max
 
 
 def anchor_pass(
@@ -591,7 +668,9 @@ def anchor_pass(
     cdef Py_ssize_t d = W.shape[0]
     cdef Py_ssize_t p = d - 1 if fit_intercept else d
     cdef Py_ssize_t s, c, start, end
-    cdef double f = 0.0, value, weight, q
+    cdef double f = 0.0, value, weight, q, q_prod = 1.0
+    cdef double w0 = sw[0] if n > 0 else 0.0
+    cdef int q_exp = 0, q_exp2 = 0
     cdef const floating* xrow = NULL
     cdef const floating* dp = &data[0] if sparse else NULL
     cdef const index_t* ip = &indices[0] if sparse else NULL
@@ -607,17 +686,26 @@ def anchor_pass(
                 xrow = &Xd[s, 0]
             for c in range(k):
                 z[c] = w[p * k + c] if fit_intercept else 0.0
-            _row_predict(sparse, xrow, dp, ip, start, end, p, k, w, NULL, 0.0, z)
+            _row_predict(sparse, xrow, dp, ip, start, end, p, k, w, NULL, 0.0, z, NULL, NULL)
             value = _residual(loss, z, k, &Y[s, 0], r, True, &q)
-            value += log(q)
             weight = sw[s]
-            f += weight * value
+            # log(q) of equal weights summed as the log of their product, as
+            # in sgd_steps.
+            if weight == w0:
+                f += weight * value
+                q_prod *= q
+                if q_prod > 1e200:
+                    q_prod = frexp(q_prod, &q_exp2)
+                    q_exp += q_exp2
+            else:
+                f += weight * (value + log(q))
             for c in range(k):
                 R[s, c] = r[c]
                 r[c] *= weight
             if weight != 0:
                 _row_scatter(sparse, xrow, dp, ip, start, end, p, k, fit_intercept,
                              NULL, 1, r, g, NULL, NULL)
+        f += w0 * (log(q_prod) + q_exp * LN2)
     return f
 
 

@@ -340,21 +340,18 @@ class StochasticSolver(Solver):
         p = objective.n_features
         state = _AverageState(W, self.average)
         memory = _Memory(objective)
-        # The last point whose objective is known exactly (the start's is
-        # measured only if needed): where a failed epoch returns to.
-        ref = _Reference(W, lambda: objective.value(ref.W, objective.predictor(ref.W)))
+        # Each epoch's pass also measures the exact objective at the point the
+        # epoch started from (a second product per row it reads anyway): at
+        # the end of epoch e, the objective after epoch e - 1 is known. The
+        # last such point is where an epoch found to have increased it
+        # returns to: W_prev, its objective F_prev (None until needed at the
+        # start W = 0, where it costs no pass over X) and the step that left
+        # it.
+        W_prev, F_prev, eta_prev = W.copy(), None, None
         # After a failed epoch, the steps stay below half of its own.
         ceiling = np.inf
-        # The reach of a variance-reduced epoch, the sum of its steps in Newton
-        # steps: the first epoch's decaying steps end at about 1/n (a reach of
-        # one), and the memory it leaves is of points along all its path, the
-        # first ones far: steps of 1/max leverage at once would undo its
-        # progress (California housing: 10 times its gap). So the reach starts
-        # at one and doubles after every variance-reduced epoch.
-        reach = 1.0
-        n_steps = -(-len(active) // batch)
         curve, converged, message = [], False, ""
-        no_improvement, best_monitor, f_prev, f_stall = 0, np.inf, np.inf, None
+        no_improvement, best_monitor = 0, np.inf
         adaptive_eta = None
         epoch = 0
         eps = float(np.finfo(objective.dtype).eps)
@@ -366,12 +363,11 @@ class StochasticSolver(Solver):
             # steps would first leave: an exact pass anchors the memory, so
             # that the first epoch is variance-reduced (and the start may pass
             # the test already).
-            f = self._anchor_memory(objective, W, memory)
-            ref.update(W, f)
+            F_prev = self._anchor_memory(objective, W, memory)
             tol = self.effective_tol = max(self.tol, 10 * eps * self._exact_measure)
             converged = self._exact_measure <= tol
             if converged:
-                curve.append(f)
+                curve.append(F_prev)
                 self._log("converged at the start")
         progress = _progress_bar(self.name, self.max_iter) if self.verbose >= 2 else None
         while epoch < self.max_iter and not converged:
@@ -401,9 +397,6 @@ class StochasticSolver(Solver):
                 eta0 = adaptive_eta
             eta0 = min(eta0, ceiling)
             vr = memory.valid
-            if vr and self.eta0 == "auto":
-                eta0 = min(eta0, reach / n_steps)
-                reach *= 2
             if vr and epoch == 2:
                 # The average starts with the variance-reduced steps: the
                 # first epoch's iterates are far from the optimum.
@@ -413,53 +406,71 @@ class StochasticSolver(Solver):
             schedule = self._schedule({} if not vr else None)
             if self.shuffle:
                 _compiled().shuffle(order, rng.randint(0, 2**63, dtype=np.uint64))
+            W_start = W.copy()
+            # The objective at the start is measured unless already known (at
+            # an exact anchor, or at W = 0 where it costs no pass).
+            measure = epoch > 1 and not (F_prev is not None and np.array_equal(W_prev, W))
             # The last epoch's residuals would not be used: not stored.
             bad = self._epoch(objective, W, state, order, omega, code, pre, eta0,
                               memory, schedule, keep=epoch < self.max_iter,
-                              cap=pre.coupling * pre.C[0] if capped else None)
+                              cap=_caps(pre) if capped else None,
+                              W_obj=W_start if measure else None)
             if capped:
                 eta0 = eta_auto = _step_for(self._max_leverage, batch)
             if bad and not auto:
                 raise _diverged(self, epoch)
-            exact = False
-            if not bad:
-                memory.valid = True
-                # The memory's objective and gradient: every sample's loss and
-                # gradient where it was stepped on, in this epoch.
-                f = memory.f + objective._penalty(W)
-                g = memory.G.copy()
-                g[: objective.n_features] += objective.alpha * W[: objective.n_features]
-                g_max = self.gradient_measure(g)
-                if tol is None:
-                    # As in NewtonLoop: the gradient is only known to about eps
-                    # times its starting size (here, its mean over the first
-                    # epoch).
-                    tol = self.effective_tol = max(self.tol, 10 * eps * g_max)
-                # The memory's objective is a mean over the epoch's iterates,
-                # noisy at the scale of the distance still to go: when it says
-                # the gradient may pass the test, or that the epoch increased
-                # the objective, an exact pass decides.
-                exact = g_max <= tol or (vr and auto and f > f_prev)
-            if exact:
+            if bad:
+                self._log(f"epoch {epoch:3d}  diverged: undone, step halved")
+                W[...] = W_start
+            elif measure:
+                if F_prev is None:
+                    F_prev = objective.value(W_prev, objective.predictor(W_prev))
+                F_start = self._f_obj + objective._penalty(W_start)
+                if F_start - F_prev > max(tol, 100 * eps) * abs(F_prev):
+                    # The epoch before made the objective worse, by more than
+                    # the resolution of the objective's own test below (within
+                    # it, near the optimum, it moves up and down by rounding):
+                    # back to its start, this one dropped with it.
+                    self._log(f"epoch {epoch - 1:3d}  objective {F_start:.6e} > "
+                              f"{F_prev:.6e}: undone, step halved")
+                    W[...] = W_prev
+                    bad, eta0 = True, eta_prev
+                else:
+                    # The exact value replaces the memory's mean.
+                    curve[-1] = F_start
+                    W_prev[...], F_prev = W_start, F_start
+            if bad:
+                # Anchored exactly, with half the step.
+                ceiling = eta0 / 2
+                state.reset(W)
+                F_prev = self._anchor_memory(objective, W, memory)
+                W_prev[...] = W
+                curve.append(F_prev)
+                continue
+            eta_prev = eta0
+            memory.valid = True
+            # The memory's objective and gradient: every sample's loss and
+            # gradient where it was stepped on, in this epoch.
+            f = memory.f + objective._penalty(W)
+            g = memory.G.copy()
+            g[:p] += objective.alpha * W[:p]
+            g_max = self.gradient_measure(g)
+            if tol is None:
+                # As in NewtonLoop: the gradient is only known to about eps
+                # times its starting size (here, its mean over the first epoch).
+                tol = self.effective_tol = max(self.tol, 10 * eps * g_max)
+            if g_max <= tol or (not vr and epoch < self.max_iter):
+                # The memory's gradient is a mean over the epoch's iterates:
+                # when it says the test may pass, an exact pass decides (and
+                # anchors the memory otherwise). And the first epoch's memory
+                # is of points along all its path, the first ones far: an exact
+                # anchor is worth a pass for the variance-reduced epochs
+                # (California housing: 10 times the gap after 5 epochs, with
+                # steps ramped up from one Newton step an epoch).
                 f = self._anchor_memory(objective, W, memory)
+                W_prev[...], F_prev = W, f
                 g_max = self._exact_measure
                 converged = g_max <= tol
-                bad = not converged and f > ref.f + 100 * eps * abs(ref.f)
-            if bad:
-                # Diverged, or worse than the last exact point: back there,
-                # anchored exactly, with half the step.
-                self._log(f"epoch {epoch:3d}  "
-                          + (f"objective {f:.6e} > {ref.f:.6e}" if exact else "diverged")
-                          + ": undone, step halved")
-                ceiling = eta0 / 2
-                W[...] = ref.W
-                state.reset(W)
-                f = f_prev = self._anchor_memory(objective, W, memory)
-                curve.append(f)
-                continue
-            if exact:
-                ref.update(W, f)
-            f_prev = f
             curve.append(f)
             self._log(f"epoch {epoch:3d}  objective {f:.12e}  max|grad| {g_max:.3e}"
                       f"  step {eta0:.3g}"
@@ -469,7 +480,13 @@ class StochasticSolver(Solver):
                 progress.set_postfix(objective=f"{f:.6g}", grad=f"{g_max:.2g}")
             if converged:
                 break
-            monitor = f if self.validation is None else self._validation_loss(objective, W)
+            # As scikit-learn's SGD: the objective (exact, one epoch late) or
+            # the validation loss has not decreased by more than tol times its
+            # value for n_iter_no_change epochs.
+            monitor = F_prev if self.validation is None else self._validation_loss(
+                objective, W)
+            if monitor is None:
+                continue
             if best_monitor == np.inf or monitor < best_monitor - tol * abs(best_monitor):
                 best_monitor, no_improvement = monitor, 0
                 continue
@@ -480,29 +497,11 @@ class StochasticSolver(Solver):
                 adaptive_eta /= 5
                 no_improvement = 0
                 continue
-            if self.validation is None:
-                # Whether the objective stalled, or only the noise of its
-                # memory (biased low by the steps taken before each sample's
-                # own) hides its decrease: converged when an exact pass passes
-                # the gradient test, or finds no decrease since the exact pass
-                # of the previous such stall.
-                if not exact:
-                    f = self._anchor_memory(objective, W, memory)
-                    ref.update(W, f)
-                converged = self._exact_measure <= tol
-                if not converged and (f_stall is None
-                                      or f < f_stall - tol * abs(f_stall)):
-                    f_stall = best_monitor = f
-                    no_improvement = 0
-                    continue
-            if not converged:
-                # As scikit-learn's SGD: a converged objective (or validation
-                # loss), not a failure.
-                converged = True
-                message = (f"no improvement of the "
-                           f"{'validation loss' if self.validation else 'objective'}"
-                           f" in {self.n_iter_no_change} epochs")
-            break
+            # A converged objective (or validation loss), not a failure.
+            converged = True
+            message = (f"no improvement of the "
+                       f"{'validation loss' if self.validation else 'objective'}"
+                       f" in {self.n_iter_no_change} epochs")
         if progress is not None:
             progress.close()
         self._log(f"{'converged' if converged else 'stopped'} after {epoch} epoch(s)"
@@ -625,7 +624,7 @@ class StochasticSolver(Solver):
         return _CONSTANT
 
     def _epoch(self, objective, W, avg, order, omega, code, pre, eta0, memory=None,
-               schedule=None, state=None, keep=True, cap=None):
+               schedule=None, state=None, keep=True, cap=None, W_obj=None):
         """The steps of one epoch over ``order``, in place on W.
 
         Returns True when the iterate diverged. ``memory`` (a ``_Memory``;
@@ -633,7 +632,8 @@ class StochasticSolver(Solver):
         an epoch, and records this epoch's (its residuals only when ``keep``).
         ``cap`` (a diagonal P; each output's curvature, the same for every
         sample) caps each sample's step at ``b`` over its leverage, the largest
-        of which is left in ``_max_leverage``. On CSR or C-ordered X, unless a
+        of which is left in ``_max_leverage``. With ``W_obj``, the loss at that
+        point (without the penalty) is measured on the way, into ``_f_obj``. On CSR or C-ordered X, unless a
         full preconditioner's rows ``X P`` are needed (one sample per step), the
         whole epoch is one call of the compiled loop on X itself, which
         refreshes the direction ``V`` every ``_CHUNK`` samples; otherwise the
@@ -654,11 +654,11 @@ class StochasticSolver(Solver):
         no_rows = np.zeros((0, k), dtype=dtype)
         Y = self._Y
         D, V = np.zeros(objective.shape), np.zeros(objective.shape)
-        scratch = np.empty((4, objective.size))
+        scratch = np.empty((6, objective.size))
         no_cap = np.zeros(0)
         if cap is not None:
             cap = np.ascontiguousarray(cap, dtype=np.float64)
-        self._max_leverage = 0.0
+        self._max_leverage, self._f_obj = 0.0, 0.0
         if record:
             memory.f = 0.0
         # One sample per step with a full P needs the rows P x_i (by chunks);
@@ -673,10 +673,10 @@ class StochasticSolver(Solver):
             nonlocal t
             Xd = no_rows[:, :0] if sp.issparse(Xs) else Xs
             data, indices, indptr = _csr_arrays(Xs, dtype)
-            t, avg.n, bad, f, lev = _compiled().sgd_steps(
+            t, avg.n, bad, f, fo, lev = _compiled().sgd_steps(
                 code, sp.issparse(Xs), Xd, data, indices, indptr, order_s, Y_s,
                 omega_s, R_in, R_out, memory.G if record else D[:0],
-                1.0 / len(order), U, Pm, pre.full, pre.dinv, pre.per_output,
+                1.0 / len(order), no_rows if W_obj is None else W_obj, U, Pm, pre.full, pre.dinv, pre.per_output,
                 V, ZV, G, objective.alpha, refresh, W, avg.W, avg.on, avg.n,
                 schedule, eta0, no_cap if cap is None else cap, float(self.power_t), t,
                 objective.fit_intercept, batch, D, scratch,
@@ -684,6 +684,7 @@ class StochasticSolver(Solver):
             if record:
                 memory.f += f
             self._max_leverage = max(self._max_leverage, lev)
+            self._f_obj += fo
             return bad >= 0
 
         if not rows_of_P and _in_place(objective):
@@ -854,6 +855,17 @@ def _progress_bar(name, total):
     return tqdm(total=total, unit="epoch", desc=name, leave=False)
 
 
+def _caps(pre):
+    """The curvatures by which the compiled loop multiplies a sample's
+    ``x^T P_c x`` for its leverage (a diagonal P, one curvature for every
+    sample): one per output, or their largest alone when the outputs share
+    their diagonal (one product per row instead of k)."""
+    caps = pre.coupling * pre.C[0]
+    if np.all(pre.dinv == pre.dinv[:, :1]):
+        return caps.max(keepdims=True)
+    return caps
+
+
 def _step_for(lev_max, batch):
     """The largest step for which no sample (or batch of ``batch`` samples)
     overshoots, in the metric of P: ``1 / lev_max``, or ``batch / lev_max`` up
@@ -882,25 +894,6 @@ class _Memory:
         self.R[...] = R
         self.G[...] = G
         self.f, self.valid = f, True
-
-
-class _Reference:
-    """The best point whose objective was measured exactly, and that value;
-    ``value`` measures the first point's when first asked for."""
-
-    def __init__(self, W, value):
-        self.W, self._f, self._value = W.copy(), None, value
-
-    @property
-    def f(self):
-        if self._f is None:
-            self._f = float(self._value())
-        return self._f
-
-    def update(self, W, f):
-        if self._f is None or f <= self._f:
-            self.W[...] = W
-            self._f = float(f)
 
 
 class _AverageState:
