@@ -88,8 +88,8 @@ cdef inline void _row_predict(
     """``z[c] += x_s (W + S V)[:p, c]`` (no intercept): the dense row ``xrow``, or
     the sparse row ``data/indices[start:end]``; ``v`` NULL for W alone. With
     ``w2``, ``z2[c] += x_s W2[:p, c]`` in the same reading of the row."""
-    cdef Py_ssize_t j, jj, c, n = end - start if sparse else p
-    cdef double x, z0 = 0.0, z20 = 0.0
+    cdef Py_ssize_t j, j1, jj, c, n = end - start if sparse else p
+    cdef double x, x1, z0 = 0.0, z20 = 0.0
     # Sums in locals: through z, which might alias W for all the compiler
     # knows, every entry would be stored and loaded again (a9a: 2x slower;
     # MNIST, 10 outputs: 1.3x).
@@ -121,23 +121,29 @@ cdef inline void _row_predict(
     for c in range(k):
         zl[c] = 0.0
         z2l[c] = 0.0
-    for jj in range(n):
-        if sparse:
-            x = data[start + jj]
-            j = indices[start + jj] * k
-        else:
-            x = xrow[jj]
-            j = jj * k
-            if x == 0:
-                continue
+    # Two entries of the row at a time: each sum is a chain of additions
+    # through memory (k is not known to the compiler, the sums stay on the
+    # stack), half as long so (MNIST: 15% of an epoch).
+    for jj in range(0, n - 1, 2):
+        x = data[start + jj] if sparse else xrow[jj]
+        x1 = data[start + jj + 1] if sparse else xrow[jj + 1]
+        j = (indices[start + jj] if sparse else jj) * k
+        j1 = (indices[start + jj + 1] if sparse else jj + 1) * k
         if v == NULL:
             for c in range(k):
-                zl[c] += x * w[j + c]
+                zl[c] += x * w[j + c] + x1 * w[j1 + c]
         else:
             for c in range(k):
-                zl[c] += x * (w[j + c] + S * v[j + c])
+                zl[c] += x * (w[j + c] + S * v[j + c]) + x1 * (w[j1 + c] + S * v[j1 + c])
         if w2 != NULL:
             for c in range(k):
+                z2l[c] += x * w2[j + c] + x1 * w2[j1 + c]
+    if n % 2:
+        x = data[end - 1] if sparse else xrow[n - 1]
+        j = (indices[end - 1] if sparse else n - 1) * k
+        for c in range(k):
+            zl[c] += x * (w[j + c] + (0.0 if v == NULL else S * v[j + c]))
+            if w2 != NULL:
                 z2l[c] += x * w2[j + c]
     for c in range(k):
         z[c] += zl[c]
@@ -722,8 +728,8 @@ def row_quadratic(
     ``n_features`` rows of ``dinv``): ``(X * X) @ dinv`` without forming the
     squares of X."""
     cdef Py_ssize_t n = out.shape[0], kc = out.shape[1]
-    cdef Py_ssize_t i, j, jj, c, start, end
-    cdef double x, total
+    cdef Py_ssize_t i, j, j1, jj, c, start, end
+    cdef double x, x1, total
     cdef const double* di = &dinv[0, 0]
     # The sums in locals (see _row_predict), at most MAX_LOCAL columns at once.
     cdef double acc[MAX_LOCAL]
@@ -743,12 +749,19 @@ def row_quadratic(
                 nc = min(MAX_LOCAL, kc - c0)
                 for c in range(nc):
                     acc[c] = 0.0
-                for jj in range(start, end):
+                # Two entries at a time, as in _row_predict.
+                for jj in range(start, end - 1, 2):
                     x = data[jj] if sparse else Xd[i, jj]
-                    j = indices[jj] if sparse else jj
-                    x *= x
+                    x1 = data[jj + 1] if sparse else Xd[i, jj + 1]
+                    j = (indices[jj] if sparse else jj) * kc + c0
+                    j1 = (indices[jj + 1] if sparse else jj + 1) * kc + c0
                     for c in range(nc):
-                        acc[c] += x * di[j * kc + c0 + c]
+                        acc[c] += x * x * di[j + c] + x1 * x1 * di[j1 + c]
+                if (end - start) % 2:
+                    x = data[end - 1] if sparse else Xd[i, end - 1]
+                    j = (indices[end - 1] if sparse else end - 1) * kc + c0
+                    for c in range(nc):
+                        acc[c] += x * x * di[j + c]
                 for c in range(nc):
                     out[i, c0 + c] = acc[c]
 
@@ -759,25 +772,33 @@ def weighted_squares(
     const floating[::1] data,
     const index_t[::1] indices,
     const index_t[::1] indptr,
-    const floating[::1] sw,
-    double[::1] out,
+    const double[:, ::1] weights,
+    double[:, ::1] out,
 ):
-    """``out[j] += sum_i sw_i x_ij^2`` (the features' weighted mean squares when
-    the weights sum to one) in one pass over X, accumulated in float64."""
-    cdef Py_ssize_t n = sw.shape[0], i, jj
-    cdef double x, weight
-    cdef double* o = &out[0]
+    """``out[j, c] += sum_i weights[i, c] x_ij^2`` (``(X * X).T @ weights``) in
+    one pass over X, without forming the squares of X."""
+    cdef Py_ssize_t n = weights.shape[0], kc = weights.shape[1], i, j, jj, c
+    cdef double x
+    cdef double* o = &out[0, 0]
+    cdef const double* wt
     with nogil:
         for i in range(n):
-            weight = sw[i]
-            if sparse:
+            wt = &weights[i, 0]
+            if sparse and kc == 1:
                 for jj in range(indptr[i], indptr[i + 1]):
                     x = data[jj]
-                    o[indices[jj]] += weight * x * x
+                    o[indices[jj]] += wt[0] * x * x
+            elif sparse:
+                for jj in range(indptr[i], indptr[i + 1]):
+                    x = data[jj]
+                    j = indices[jj] * kc
+                    for c in range(kc):
+                        o[j + c] += wt[c] * x * x
             else:
                 for jj in range(Xd.shape[1]):
                     x = Xd[i, jj]
-                    o[jj] += weight * x * x
+                    for c in range(kc):
+                        o[jj * kc + c] += wt[c] * x * x
 
 
 def shuffle(Py_ssize_t[::1] order, unsigned long long seed):

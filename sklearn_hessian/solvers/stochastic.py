@@ -182,7 +182,7 @@ class _Preconditioner:
                 diag[:p] = C[0, 0] * rms2[:p, None] + objective.alpha
                 diag[p:] = C[0, 0]
             else:
-                diag[:p] = _squared_t_dot(objective.X, sw * C) + objective.alpha
+                diag[:p] = _squares_t_dot(objective, sw * C) + objective.alpha
                 if objective.fit_intercept:
                     diag[p] = (sw * C).sum(axis=0)
             self.curvature = diag
@@ -410,9 +410,15 @@ class StochasticSolver(Solver):
             # The objective at the start is measured unless already known (at
             # an exact anchor, or at W = 0 where it costs no pass).
             measure = epoch > 1 and not (F_prev is not None and np.array_equal(W_prev, W))
+            # The first epoch's memory would be of points along all its path,
+            # the first ones far: unless it is the last, an exact pass after it
+            # anchors the variance-reduced epochs instead (California housing:
+            # 10 times the gap after 5 epochs without), and it records nothing.
+            anchor = not vr and epoch < self.max_iter
             # The last epoch's residuals would not be used: not stored.
             bad = self._epoch(objective, W, state, order, omega, code, pre, eta0,
-                              memory, schedule, keep=epoch < self.max_iter,
+                              None if anchor else memory, schedule,
+                              keep=epoch < self.max_iter,
                               cap=_caps(pre) if capped else None,
                               W_obj=W_start if measure else None)
             if capped:
@@ -448,28 +454,27 @@ class StochasticSolver(Solver):
                 curve.append(F_prev)
                 continue
             eta_prev = eta0
-            memory.valid = True
-            # The memory's objective and gradient: every sample's loss and
-            # gradient where it was stepped on, in this epoch.
-            f = memory.f + objective._penalty(W)
-            g = memory.G.copy()
-            g[:p] += objective.alpha * W[:p]
-            g_max = self.gradient_measure(g)
-            if tol is None:
+            if not anchor:
+                # The memory's objective and gradient: every sample's loss and
+                # gradient where it was stepped on, in this epoch.
+                memory.valid = True
+                f = memory.f + objective._penalty(W)
+                g = memory.G.copy()
+                g[:p] += objective.alpha * W[:p]
+                g_max = self.gradient_measure(g)
+            if tol is None and not anchor:
                 # As in NewtonLoop: the gradient is only known to about eps
-                # times its starting size (here, its mean over the first epoch).
+                # times its starting size (here, its mean over the epoch).
                 tol = self.effective_tol = max(self.tol, 10 * eps * g_max)
-            if g_max <= tol or (not vr and epoch < self.max_iter):
+            if anchor or g_max <= tol:
                 # The memory's gradient is a mean over the epoch's iterates:
                 # when it says the test may pass, an exact pass decides (and
-                # anchors the memory otherwise). And the first epoch's memory
-                # is of points along all its path, the first ones far: an exact
-                # anchor is worth a pass for the variance-reduced epochs
-                # (California housing: 10 times the gap after 5 epochs, with
-                # steps ramped up from one Newton step an epoch).
+                # anchors the memory otherwise).
                 f = self._anchor_memory(objective, W, memory)
                 W_prev[...], F_prev = W, f
                 g_max = self._exact_measure
+                if tol is None:
+                    tol = self.effective_tol = max(self.tol, 10 * eps * g_max)
                 converged = g_max <= tol
             curve.append(f)
             self._log(f"epoch {epoch:3d}  objective {f:.12e}  max|grad| {g_max:.3e}"
@@ -786,15 +791,24 @@ def _feature_rms(objective):
     a tenth of the time of a one-epoch fit)."""
     if not _in_place(objective):
         return feature_rms(objective)
-    X, dtype = objective.X, objective.dtype
-    ms = np.zeros(objective.n_features)
-    data, indices, indptr = _csr_arrays(X, dtype)
-    _compiled().weighted_squares(sp.issparse(X), X if not sp.issparse(X) else
-                                 np.zeros((0, 0), dtype), data, indices, indptr,
-                                 objective.sw, ms)
+    ms = _squares_t_dot(objective, objective.sw.astype(np.float64)[:, None])[:, 0]
     if objective.fit_intercept:
         ms = np.append(ms, 1.0)
     return np.sqrt(np.maximum(ms, 0.0))
+
+
+def _squares_t_dot(objective, C):
+    """``(X * X).T @ C``, by one compiled pass on CSR or C-ordered X, else by
+    ``_squared_t_dot``."""
+    X, dtype = objective.X, objective.dtype
+    if not _in_place(objective):
+        return _squared_t_dot(X, C)
+    out = np.zeros((X.shape[1], C.shape[1]))
+    data, indices, indptr = _csr_arrays(X, dtype)
+    _compiled().weighted_squares(sp.issparse(X), X if not sp.issparse(X) else
+                                 np.zeros((0, 0), dtype), data, indices, indptr,
+                                 np.ascontiguousarray(C, dtype=np.float64), out)
+    return out
 
 
 def _row_quadratic(objective, dinv):
