@@ -22,9 +22,9 @@ intercept)::
 
 With ``batch == 1`` (solver "sgd") every sample's step is applied at once,
 ``W[:, c] -= eta_t step_c`` and ``S -= eta_t``. With ``batch > 1`` (solver
-"minibatch") the raw gradients ``eta_t x_s delta`` of ``batch`` consecutive samples
-are summed at the same W, ``P`` is applied to their mean once, at the batch's end,
-and ``S`` decreases by the mean of their ``eta_t``.
+"minibatch") the gradients ``eta_t x_s delta`` of ``batch`` consecutive samples
+are summed at the same W, and ``P`` is applied to their mean once, at the
+batch's end.
 
 While it steps, the loop can record the memory of the next epoch: every
 sample's residual ``r``, their gradient ``G_acc += w_s x_s r`` and loss ``sum_s
@@ -65,7 +65,7 @@ cdef enum:
 
 cdef enum:
     CONSTANT = 0
-    INVERSE = 1       # eta0 / (1 + eta0 t / b): the 1 / (mu t) decay of strongly convex SGD
+    INVERSE = 1       # eta0 / (1 + decay t): the 1 / (mu t) decay of strongly convex SGD
     INVSCALING = 2    # eta0 / (1 + t) ** power_t
 
 cdef double LN2 = 0.6931471805599453
@@ -242,40 +242,6 @@ cdef inline void _fold_steps(
             wsnap[j * k + c] = w[j * k + c]
 
 
-cdef inline double _row_leverage(
-    bint sparse, const floating* xrow, const floating* data, const index_t* indices,
-    Py_ssize_t start, Py_ssize_t end, Py_ssize_t p, Py_ssize_t kd, bint fit_intercept,
-    const double* di, const double* cap, Py_ssize_t kc,
-) noexcept nogil:
-    """``max_c cap[c] [x_s, 1]^T diag(di[:, c]) [x_s, 1]`` over the first ``kc``
-    of the ``kd`` columns of ``di``: sample s's largest curvature in the metric
-    of a diagonal P."""
-    cdef Py_ssize_t j, jj, c, c0, nc, n = end - start if sparse else p
-    cdef double x, q0, out = 0.0
-    cdef double ql[MAX_LOCAL]
-    if kc == 1:
-        q0 = di[p * kd] if fit_intercept else 0.0
-        for jj in range(n):
-            x = data[start + jj] if sparse else xrow[jj]
-            j = indices[start + jj] if sparse else jj
-            q0 += x * x * di[j * kd]
-        return cap[0] * q0
-    # The sums in locals (see _row_predict), at most MAX_LOCAL columns at once.
-    for c0 in range(0, kc, MAX_LOCAL):
-        nc = min(MAX_LOCAL, kc - c0)
-        for c in range(nc):
-            ql[c] = di[p * kd + c0 + c] if fit_intercept else 0.0
-        for jj in range(n):
-            x = data[start + jj] if sparse else xrow[jj]
-            j = indices[start + jj] if sparse else jj
-            x *= x
-            for c in range(nc):
-                ql[c] += x * di[j * kd + c0 + c]
-        for c in range(nc):
-            out = max(out, cap[c0 + c] * ql[c])
-    return out
-
-
 cdef inline double _residual(
     int loss, const double* z, Py_ssize_t k, const double* y, double* r, bint value,
     double* q,
@@ -387,7 +353,7 @@ def sgd_steps(
     long long n_avg,
     int schedule,
     double eta0,
-    const double[::1] cap,
+    double decay,
     double power_t,
     long long t,
     bint fit_intercept,
@@ -413,18 +379,13 @@ def sgd_steps(
     every ``refresh`` samples (at a batch's end), ``W`` first brought up to date
     (the penalty then follows W within the epoch). ``D`` (shape of W) is the
     batch's accumulator, ``scratch`` (6 rows of at least ``d k``) holds
-    temporaries. With ``cap`` (a diagonal P only; one curvature per column of
-    ``dinv``, the same for every sample, or one for the first column alone
-    when all are equal), each sample's step is at most 1 and ``b`` over its
-    leverage ``omega_s max_c cap_c x_s^T P_c x_s``, and ``eta0`` may be
-    infinite. ``W_obj`` (no rows: none) is a fixed point whose loss is
+    temporaries. ``W_obj`` (no rows: none) is a fixed point whose loss is
     measured on the way, from the rows read for the steps: ``fo = sum_s w_s
     loss(y_s, x_s W_obj)``, exact once every sample has been stepped on.
-    Returns ``(t, n_avg, bad, f, fo, lev)``: the number of samples stepped on
-    and of averaged iterates so far, the position in ``order`` of the first
-    sample whose prediction or gradient was not finite (-1 when none; the steps
-    stop there), the recorded loss ``sum_s w_s loss(y_s, z_s)``, ``fo``, and
-    the largest leverage met (with ``cap``).
+    Returns ``(t, n_avg, bad, f, fo)``: the number of samples stepped on and of
+    averaged iterates so far, the position in ``order`` of the first sample
+    whose prediction or gradient was not finite (-1 when none; the steps stop
+    there), the recorded loss ``sum_s w_s loss(y_s, z_s)``, and ``fo``.
     """
     cdef Py_ssize_t m = order.shape[0]
     cdef Py_ssize_t k = W.shape[1]
@@ -436,10 +397,9 @@ def sgd_steps(
     cdef Py_ssize_t mu = U.shape[0] // k if per_output else U.shape[0]
     # dinv has one column per output, or one for all.
     cdef Py_ssize_t kd = k if per_output else 1
-    cdef double S = 0.0, eta = eta0, u, total, weight, value, step, steps = 0.0, f = 0.0
-    cdef double q = 1.0, q_prod = 1.0, lev_max = 0.0, fo = 0.0, qo_prod = 1.0
+    cdef double S = 0.0, eta = eta0, u, total, weight, value, f = 0.0
+    cdef double q = 1.0, q_prod = 1.0, fo = 0.0, qo_prod = 1.0
     cdef int qo_exp = 0
-    cdef bint capped = cap.shape[0] > 0
     cdef int q_exp = 0, q_exp2 = 0
     cdef bint memory = R_in.shape[0] > 0
     cdef bint record = G_acc.shape[0] > 0
@@ -479,7 +439,7 @@ def sgd_steps(
     # instead of a second scatter per row (MNIST: a fifth of an epoch). Not
     # in float32, whose W would not give G_acc's change to its precision.
     cdef bint implicit_g = (record and direct and not full and schedule == CONSTANT
-                            and not capped and floating is double)
+                            and floating is double)
 
     with nogil:
         if implicit_g:
@@ -576,22 +536,11 @@ def sgd_steps(
                 if schedule == CONSTANT:
                     eta = eta0
                 elif schedule == INVERSE:
-                    # 1 / (1 / eta0 + t / b): with eta0 infinite, b / t.
-                    eta = 1.0 / (1.0 / eta0 + t / <double> batch)
+                    eta = eta0 / (1.0 + decay * t)
                 else:
                     eta = eta0 / pow(1.0 + t, power_t)
-            # This sample's step: the schedule's, or with ``cap`` at most 1 (a
-            # Newton step) and b over its leverage omega_s max_c cap_c x_s^T
-            # P_c x_s (it does not overshoot), measured on the row at hand.
-            step = eta
-            if capped:
-                u = _row_leverage(sparse, xrow, dp, ip, start, end, p, kd, fit_intercept,
-                                  di, &cap[0], cap.shape[0]) * weight
-                if u > lev_max:
-                    lev_max = u
-                step = min(eta, 1.0, batch / u if u > 0 else 1.0)
             for c in range(k):
-                delta[c] *= -step if direct else step
+                delta[c] *= -eta if direct else eta
             if direct and full:
                 # W += (P_c x_s) delta_c from the row U[i], then the memory.
                 if per_output:
@@ -619,20 +568,17 @@ def sgd_steps(
                              NULL, 1, delta, acc, NULL, NULL)
             t += 1
             in_batch += 1
-            steps += step
             if direct or in_batch == batch or i == m - 1:
                 if not direct:
-                    # The batch's mean step, its samples' steps in acc: all
-                    # eta (capped steps are for one sample a step), so that
-                    # acc / eta is their gradient.
+                    # The batch's mean step (acc holds eta times its samples'
+                    # gradients: acc / eta is their gradient).
                     _apply_P(full, per_output, d, k, pm, Pm.shape[1], di, acc, tmp)
                     for j in range(d * k):
                         w[j] -= tmp[j] / in_batch
                         if record:
                             gacc[j] += gscale / eta * acc[j]
                         acc[j] = 0
-                S -= steps / in_batch
-                steps = 0.0
+                S -= eta
                 in_batch = 0
                 if average:
                     n_avg += 1
@@ -645,7 +591,7 @@ def sgd_steps(
             w[j] += S * v[j]
         f += gscale * (log(q_prod) + q_exp * LN2)
         fo += gscale * (log(qo_prod) + qo_exp * LN2)
-    return t, n_avg, bad, f, fo, lev_max
+    return t, n_avg, bad, f, fo
 
 
 def anchor_pass(

@@ -292,18 +292,15 @@ class StochasticSolver(Solver):
         return np.sort(active[rng.randint(0, len(active), m)])
 
     def _precondition(self, objective, curv, active, omega, batch, rng, curvature=None,
-                      rms2=None, step=True):
+                      rms2=None):
         """The preconditioner for the loss curvature ``curv`` (what
-        ``objective.curvature`` returns) and the automatic step size under it
-        (None unless ``step``). ``rms2``: the features' weighted mean squares,
-        when measured."""
+        ``objective.curvature`` returns) and the automatic step size under it.
+        ``rms2``: the features' weighted mean squares, when measured."""
         full = self._use_full(objective)
         rows = self._hessian_rows(objective, active, rng) if full else None
         pre = _Preconditioner(objective, curv, rows, full,
                               self.max_condition, curvature,
                               joint=batch > 1 and objective.size <= 512, rms2=rms2)
-        if not step:
-            return pre, None
         if pre.full:
             # x_i^T P x_i costs d^2 per row: 1024 of them tell the step, and the
             # chunks of "sgd" clip it by their own rows' leverages anyway.
@@ -372,26 +369,13 @@ class StochasticSolver(Solver):
         progress = _progress_bar(self.name, self.max_iter) if self.verbose >= 2 else None
         while epoch < self.max_iter and not converged:
             epoch += 1
-            # The first epoch of "sgd" without a memory, with a diagonal P, at
-            # a start where every sample has the same curvature (W = 0): its
-            # steps are 1 / t, each capped at 1 over its sample's leverage,
-            # measured in the loop from the row at hand, so that no pass over
-            # X is made for the largest leverage first (a tenth of a one-epoch
-            # fit; for "minibatch", whose batches would take Newton steps at
-            # first, the largest leverage sets the first step).
-            capped = (epoch == 1 and batch == 1 and not memory.valid and auto
-                      and self.eta0 == "auto" and not self._use_full(objective)
-                      and not np.any(W[:p]))
             if epoch == 1 or refresh(epoch):
                 # The first at the starting point, then at the memory.
                 curv = (_curvature(objective, memory.R) if memory.valid
                         else _start_curvature(objective, W))
                 pre, eta_auto = self._precondition(objective, curv, active, omega,
-                                                   batch, rng, rms2=rms * rms,
-                                                   step=not capped)
+                                                   batch, rng, rms2=rms * rms)
             eta0 = eta_auto if self.eta0 == "auto" else float(self.eta0)
-            if capped:
-                eta0 = np.inf
             if self.learning_rate == "adaptive":
                 adaptive_eta = eta0 if adaptive_eta is None else adaptive_eta
                 eta0 = adaptive_eta
@@ -419,10 +403,7 @@ class StochasticSolver(Solver):
             bad = self._epoch(objective, W, state, order, omega, code, pre, eta0,
                               None if anchor else memory, schedule,
                               keep=epoch < self.max_iter,
-                              cap=_caps(pre) if capped else None,
                               W_obj=W_start if measure else None)
-            if capped:
-                eta0 = eta_auto = _step_for(self._max_leverage, batch)
             if bad and not auto:
                 raise _diverged(self, epoch)
             if bad:
@@ -629,15 +610,13 @@ class StochasticSolver(Solver):
         return _CONSTANT
 
     def _epoch(self, objective, W, avg, order, omega, code, pre, eta0, memory=None,
-               schedule=None, state=None, keep=True, cap=None, W_obj=None):
+               schedule=None, state=None, keep=True, W_obj=None):
         """The steps of one epoch over ``order``, in place on W.
 
         Returns True when the iterate diverged. ``memory`` (a ``_Memory``;
         None in ``partial_fit``) makes the steps variance-reduced once it holds
         an epoch, and records this epoch's (its residuals only when ``keep``).
-        ``cap`` (a diagonal P; each output's curvature, the same for every
-        sample) caps each sample's step at ``b`` over its leverage, the largest
-        of which is left in ``_max_leverage``. With ``W_obj``, the loss at that
+        With ``W_obj``, the loss at that
         point (without the penalty) is measured on the way, into ``_f_obj``. On CSR or C-ordered X, unless a
         full preconditioner's rows ``X P`` are needed (one sample per step), the
         whole epoch is one call of the compiled loop on X itself, which
@@ -660,10 +639,7 @@ class StochasticSolver(Solver):
         Y = self._Y
         D, V = np.zeros(objective.shape), np.zeros(objective.shape)
         scratch = np.empty((6, objective.size))
-        no_cap = np.zeros(0)
-        if cap is not None:
-            cap = np.ascontiguousarray(cap, dtype=np.float64)
-        self._max_leverage, self._f_obj = 0.0, 0.0
+        self._f_obj = 0.0
         if record:
             memory.f = 0.0
         # One sample per step with a full P needs the rows P x_i (by chunks);
@@ -678,17 +654,18 @@ class StochasticSolver(Solver):
             nonlocal t
             Xd = no_rows[:, :0] if sp.issparse(Xs) else Xs
             data, indices, indptr = _csr_arrays(Xs, dtype)
-            t, avg.n, bad, f, fo, lev = _compiled().sgd_steps(
+            t, avg.n, bad, f, fo = _compiled().sgd_steps(
                 code, sp.issparse(Xs), Xd, data, indices, indptr, order_s, Y_s,
                 omega_s, R_in, R_out, memory.G if record else D[:0],
                 1.0 / len(order), no_rows if W_obj is None else W_obj, U, Pm, pre.full, pre.dinv, pre.per_output,
                 V, ZV, G, objective.alpha, refresh, W, avg.W, avg.on, avg.n,
-                schedule, eta0, no_cap if cap is None else cap, float(self.power_t), t,
+                # decay eta0 / batch: the step of a batch is eta0 / (1 + t eta0 / b)
+                # after t samples, t / b steps.
+                schedule, eta0, eta0 / batch, float(self.power_t), t,
                 objective.fit_intercept, batch, D, scratch,
             )
             if record:
                 memory.f += f
-            self._max_leverage = max(self._max_leverage, lev)
             self._f_obj += fo
             return bad >= 0
 
@@ -867,17 +844,6 @@ def _progress_bar(name, total):
     except ImportError:
         return None
     return tqdm(total=total, unit="epoch", desc=name, leave=False)
-
-
-def _caps(pre):
-    """The curvatures by which the compiled loop multiplies a sample's
-    ``x^T P_c x`` for its leverage (a diagonal P, one curvature for every
-    sample): one per output, or their largest alone when the outputs share
-    their diagonal (one product per row instead of k)."""
-    caps = pre.coupling * pre.C[0]
-    if np.all(pre.dinv == pre.dinv[:, :1]):
-        return caps.max(keepdims=True)
-    return caps
 
 
 def _step_for(lev_max, batch):
