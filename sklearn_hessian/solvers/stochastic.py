@@ -15,21 +15,20 @@ unbiased gradient estimate whose variance vanishes as the iterates approach the
 optimum, so a constant step converges linearly to the optimum itself, with one
 pass over X per epoch (an SVRG anchor would need a second). The first epoch,
 with no memory yet, is plain preconditioned SGD with the decaying step of
-``partial_fit``; it leaves a memory of points along its whole path, so the
-variance-reduced epochs that follow ramp their reach (the sum of their steps, in
-Newton steps) from one, doubling. The default step is ``1 / max_i lev_i``
-(``"sgd"``) and ``min(1, batch_size / max_i lev_i)`` (``"minibatch"``), where
-``lev_i = c_i x_i^T P x_i`` is sample i's curvature in the metric of ``P`` (a
-leverage score; they sum to about the number of coefficients): the largest step
-for which no single sample overshoots.
+``partial_fit``; an exact pass after it (the objective, its gradient and every
+residual at one point) anchors the memory. The default step is ``1 / max_i
+lev_i`` (``"sgd"``) and ``min(1, batch_size / max_i lev_i)`` (``"minibatch"``),
+where ``lev_i = c_i x_i^T P x_i`` is sample i's curvature in the metric of ``P``
+(a leverage score; they sum to about the number of coefficients): the largest
+step for which no single sample overshoots.
 
-The memory also gives, for free, the epoch's mean loss and gradient: means over
-the iterates of the epoch, noisy at the scale of the distance still to go. An
-exact pass (the objective, its gradient and every residual at one point, which
-then anchors the memory) is made only when they say that the stopping test may
-pass, that the epoch increased the objective, or that it stalled; an epoch that
-made the exact objective worse than the last exact point is undone and the step
-halved.
+Each epoch's pass also measures the exact objective at the point the epoch
+started from, from the rows it reads anyway: at the end of epoch e the objective
+after epoch e - 1 is known exactly. An epoch found to have increased it is
+undone (with the one after it) and the step halved; the ``n_iter_no_change``
+test runs on these values. The memory gives the epoch's mean gradient for free,
+a mean over the epoch's iterates: when it says the stopping test may pass, an
+exact pass decides.
 
 ``partial_fit`` (``StochasticSolver.partial_epoch``) sees one chunk at a time and
 keeps no memory, so it is plain preconditioned SGD whose step decays as
@@ -40,9 +39,11 @@ Cost of an epoch: one pass over X, O(nnz(X) k) with a diagonal preconditioner,
 O(n d k) plus ``X P`` by BLAS with a full one (``"sgd"``) or O(n d^2 k /
 batch_size) more (``"minibatch"``); the preconditioner is built at the start
 (from the features' mean squares, for a diagonal one at ``W = 0``) and rebuilt
-at epochs 4, 16, 64... (a diagonal one: two passes over X; a full one: the
-Hessian of ``max(50 d, 2000)`` rows).
+at epochs 4, 16, 64... in the first half of ``max_iter`` (a diagonal one: two
+passes over X; a full one: the Hessian of ``max(50 d, 2000)`` rows), every
+epoch when that costs little.
 """
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -340,10 +341,9 @@ class StochasticSolver(Solver):
         # Each epoch's pass also measures the exact objective at the point the
         # epoch started from (a second product per row it reads anyway): at
         # the end of epoch e, the objective after epoch e - 1 is known. The
-        # last such point is where an epoch found to have increased it
-        # returns to: W_prev, its objective F_prev (None until needed at the
-        # start W = 0, where it costs no pass over X) and the step that left
-        # it.
+        # last point whose objective is known exactly is where an epoch found
+        # to have increased it returns to: W_prev, its objective F_prev (None
+        # before the first exact pass) and the step that left it.
         W_prev, F_prev, eta_prev = W.copy(), None, None
         # After a failed epoch, the steps stay below half of its own.
         ceiling = np.inf
@@ -392,8 +392,8 @@ class StochasticSolver(Solver):
                 _compiled().shuffle(order, rng.randint(0, 2**63, dtype=np.uint64))
             W_start = W.copy()
             # The objective at the start is measured unless already known (at
-            # an exact anchor, or at W = 0 where it costs no pass).
-            measure = epoch > 1 and not (F_prev is not None and np.array_equal(W_prev, W))
+            # an exact pass).
+            measure = epoch > 1 and not np.array_equal(W_prev, W)
             # The first epoch's memory would be of points along all its path,
             # the first ones far: unless it is the last, an exact pass after it
             # anchors the variance-reduced epochs instead (California housing:
@@ -410,10 +410,8 @@ class StochasticSolver(Solver):
                 self._log(f"epoch {epoch:3d}  diverged: undone, step halved")
                 W[...] = W_start
             elif measure:
-                if F_prev is None:
-                    F_prev = objective.value(W_prev, objective.predictor(W_prev))
                 F_start = self._f_obj + objective._penalty(W_start)
-                if F_start - F_prev > max(tol, 100 * eps) * abs(F_prev):
+                if auto and F_start - F_prev > max(tol, 100 * eps) * abs(F_prev):
                     # The epoch before made the objective worse, by more than
                     # the resolution of the objective's own test below (within
                     # it, near the optimum, it moves up and down by rounding):
