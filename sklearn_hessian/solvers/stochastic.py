@@ -133,11 +133,6 @@ class _Preconditioner:
         p, dtype = objective.n_features, objective.dtype
         corrected = []
         self.joint = joint and full and self.per_output
-        # A sample's multinomial curvature diag(p) - p p^T is the Laplacian of
-        # the weights p_c p_c', at most twice its diagonal p_c (1 - p_c): in
-        # the metric of per-class blocks (which leave the classes' coupling
-        # out), its leverage is at most twice their largest.
-        self.coupling = 2.0 if self.per_output and not self.joint else 1.0
         if self.joint:
             # The whole multinomial Hessian, classes coupled (the blocks below
             # leave out -p_c p_c' x x^T, which near separability is most of it).
@@ -231,7 +226,7 @@ class _Preconditioner:
                 quad += dinv[p]
             if self.C.shape[1] == 1:  # max along an axis of length 1 is slow
                 return quad[:, 0] * self.C[:, 0]
-            return self.coupling * np.max(quad * self.C, axis=1)
+            return np.max(quad * self.C, axis=1)
         if A is None:
             A = _augmented(self.objective, self.objective.X[rows])
         if U is None:
@@ -239,7 +234,7 @@ class _Preconditioner:
         m = A.shape[0]
         quad = np.column_stack([np.einsum("ij,ij->i", U[c * m:(c + 1) * m], A)
                                 for c in range(U.shape[0] // m)])
-        return self.coupling * np.max(quad * self.C[rows], axis=1)
+        return np.max(quad * self.C[rows], axis=1)
 
 
 class StochasticSolver(Solver):
@@ -345,6 +340,9 @@ class StochasticSolver(Solver):
         # to have increased it returns to: W_prev, its objective F_prev (None
         # before the first exact pass) and the step that left it.
         W_prev, F_prev, eta_prev = W.copy(), None, None
+        # The last two decreases measured between epochs, and the exact
+        # objectives since the stall test's last verdict.
+        decreases, window = [np.inf, np.inf], []
         # After a failed epoch, the steps stay below half of its own.
         ceiling = np.inf
         curve, converged, message = [], False, ""
@@ -411,11 +409,14 @@ class StochasticSolver(Solver):
                 W[...] = W_start
             elif measure:
                 F_start = self._f_obj + objective._penalty(W_start)
-                if auto and F_start - F_prev > max(tol, 100 * eps) * abs(F_prev):
+                if auto and (F_start - F_prev > max(*decreases, 0.0)
+                             + max(tol, 100 * eps) * abs(F_prev)):
                     # The epoch before made the objective worse, by more than
-                    # the resolution of the objective's own test below (within
-                    # it, near the optimum, it moves up and down by rounding):
-                    # back to its start, this one dropped with it.
+                    # the last two epochs decreased it (the variance-reduced
+                    # steps move it up and down a little as they converge; the
+                    # stall test below halves steps too noisy to converge) and
+                    # than the objective test's resolution: back to its start,
+                    # this one dropped with it.
                     self._log(f"epoch {epoch - 1:3d}  objective {F_start:.6e} > "
                               f"{F_prev:.6e}: undone, step halved")
                     W[...] = W_prev
@@ -423,7 +424,9 @@ class StochasticSolver(Solver):
                 else:
                     # The exact value replaces the memory's mean.
                     curve[-1] = F_start
+                    decreases = [decreases[-1], F_prev - F_start]
                     W_prev[...], F_prev = W_start, F_start
+                    window.append(F_start)
             if bad:
                 # Anchored exactly, with half the step.
                 ceiling = eta0 / 2
@@ -450,7 +453,10 @@ class StochasticSolver(Solver):
                 # when it says the test may pass, an exact pass decides (and
                 # anchors the memory otherwise).
                 f = self._anchor_memory(objective, W, memory)
+                if F_prev is not None and np.array_equal(W_prev, W_start):
+                    decreases = [decreases[-1], F_prev - f]
                 W_prev[...], F_prev = W, f
+                window.append(f)
                 g_max = self._exact_measure
                 if tol is None:
                     tol = self.effective_tol = max(self.tol, 10 * eps * g_max)
@@ -481,6 +487,23 @@ class StochasticSolver(Solver):
                 adaptive_eta /= 5
                 no_improvement = 0
                 continue
+            if auto and self.validation is None:
+                # An objective that went up and down by more than tol without
+                # decreasing: the steps are too noisy to converge (a
+                # variance-reduced fit stalls there, not at the optimum) unless
+                # the gradient passes the test.
+                window_up = any(b - a > tol * abs(a) for a, b in zip(window, window[1:]))
+                window = window[-1:]
+                if window_up:
+                    f = F_prev = self._anchor_memory(objective, W, memory)
+                    W_prev[...] = W
+                    converged = self._exact_measure <= tol
+                    if not converged:
+                        self._log(f"epoch {epoch:3d}  objective stalled: step halved")
+                        ceiling = eta0 / 2
+                        no_improvement = 0
+                        continue
+                    break
             # A converged objective (or validation loss), not a failure.
             converged = True
             message = (f"no improvement of the "
