@@ -71,7 +71,8 @@ cdef enum:
 cdef double LN2 = 0.6931471805599453
 
 # Outputs whose per-sample sums and factors the row loops keep in local arrays.
-DEF MAX_LOCAL = 32
+cdef enum:
+    MAX_LOCAL = 32
 
 # Samples ahead whose row and per-sample values are requested from memory: in a
 # shuffled order every row is a cache miss (a9a: 1.5 ms per epoch instead of
@@ -691,8 +692,9 @@ def row_quadratic(
                     total += x * x * di[indices[jj] if sparse else jj]
                 out[i, 0] = total
                 continue
-            for c0 in range(0, kc, MAX_LOCAL):
-                nc = min(MAX_LOCAL, kc - c0)
+            c0 = 0
+            while c0 < kc:
+                nc = min(<Py_ssize_t> MAX_LOCAL, kc - c0)
                 for c in range(nc):
                     acc[c] = 0.0
                 # Two entries at a time, as in _row_predict.
@@ -710,6 +712,7 @@ def row_quadratic(
                         acc[c] += x * x * di[j + c]
                 for c in range(nc):
                     out[i, c0 + c] = acc[c]
+                c0 += MAX_LOCAL
 
 
 def weighted_squares(
