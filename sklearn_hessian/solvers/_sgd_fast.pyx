@@ -26,11 +26,13 @@ With ``batch == 1`` (solver "sgd") every sample's step is applied at once,
 are summed at the same W, and ``P`` is applied to their mean once, at the
 batch's end.
 
-While it steps, the loop can record the memory of the next epoch: every
-sample's residual ``r``, their gradient ``G_acc += w_s x_s r`` and loss ``sum_s
-w_s loss(y_s, z)`` (``w_s = gscale omega_s``, the sample's weight in the
-objective). That is what makes the variance reduction of ``fit`` cost one pass
-over X per epoch, with no separate pass for an anchor.
+While it steps, the loop keeps the memory up to date: every sample's residual
+``r`` (in ``R_out``, which may be ``R_in`` itself), their gradient ``G_acc +=
+w_s x_s (r - R_in[s])`` and the loss ``sum_s w_s loss(y_s, z)`` (``w_s = gscale
+omega_s``, the sample's weight in the objective); and it can measure the exact
+loss at a fixed point ``W_obj`` from the same rows. That is what makes the
+variance reduction of ``fit`` cost one pass over X per epoch, with no separate
+pass for an anchor.
 """
 
 from libc.math cimport exp, frexp, isfinite, log, pow
