@@ -147,7 +147,10 @@ class HessianClassifier(_InferenceMixin, LinearClassifierMixin, _BaseHessianMode
         """
         X, y = _validate_fit_data(self, X, y)
         check_classification_targets(y)
-        self.classes_, y_index = np.unique(y, return_inverse=True)
+        # unique with return_inverse sorts all of y (a9a: 0.6 ms, a fifth of a
+        # one-epoch SGD fit); the classes are few, so locate y among them.
+        self.classes_ = np.unique(y)
+        y_index = np.searchsorted(self.classes_, y)
         n_classes = len(self.classes_)
         if n_classes < 2:
             raise ValueError(

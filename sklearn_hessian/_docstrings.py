@@ -19,8 +19,8 @@ default="auto"
         - ``"sgd"`` (one sample per step, compiled loop) and ``"minibatch"``
           (``batch_size`` samples per step): stochastic steps preconditioned by a
           sub-sampled Hessian, so that the default step needs no tuning on
-          unscaled data; ``fit`` is variance-reduced (each epoch starts from an
-          exact gradient, which also gives the ``tol`` test), ``partial_fit``
+          unscaled data; ``fit`` is variance-reduced (a memory of every
+          sample's residual; exact passes give the ``tol`` test), ``partial_fit``
           learns from chunks of data. ``max_iter`` counts epochs.
         - ``"auto"``: ``"newton"`` when the Hessian has at most 1024 columns
           (``(n_features + fit_intercept) * n_classes`` for the multinomial loss)
@@ -145,7 +145,9 @@ n_iter_ : int
         The solver that ran (what ``"auto"`` chose).
 
     loss_curve_ : ndarray of shape (n_iter_,)
-        Objective value after each iteration.
+        Objective value after each iteration (for ``"sgd"`` and
+        ``"minibatch"``, the last epoch's is the mean of its samples' losses
+        where they were stepped on, unless an exact pass ended the fit).
 
     condition_number_ : float
         Condition number of the Hessian near the solution, from its eigenvalues:

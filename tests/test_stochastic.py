@@ -238,17 +238,59 @@ def test_average_returns_the_mean_iterate():
 # --------------------------------------------------------------------------------------
 # Against scikit-learn's SGDClassifier on the real sparse / multiclass data
 # --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("data", ["a9a", "mnist"])
 @pytest.mark.parametrize("solver", STOCHASTIC)
-def test_a9a_no_worse_than_sgdclassifier_at_equal_epochs(solver):
-    X, y = shared_data("a9a")
+def test_no_worse_than_sgdclassifier_at_equal_epochs(solver, data):
+    # The check (its timing half is benchmarks/stochastic.py's): the
+    # objective after as many epochs as scikit-learn's SGDClassifier ran.
+    X, y = shared_data(data)
+    X.indices = X.indices.astype(np.int32)  # scikit-learn's SGD wants 32-bit indices
+    X.indptr = X.indptr.astype(np.int32)
     for epochs in (1, 5):
-        ours = HessianClassifier(solver=solver, max_iter=epochs).fit(X, y) if epochs > 1 \
-            else _fit_quietly(HessianClassifier(solver=solver, max_iter=epochs), X, y)
+        ours = _fit_quietly(HessianClassifier(solver=solver, max_iter=epochs), X, y)
         sk = _fit_quietly(SGDClassifier(loss="log_loss", max_iter=epochs, tol=None,
                                         random_state=0), X, y)
+        assert ours.n_iter_ == epochs
         f_ours = objective_value(ours, X, y, ALPHA)
         f_sk = objective_value(sk, X, y, ALPHA)
         assert f_ours <= f_sk, (epochs, f_ours, f_sk)
+
+
+@pytest.mark.parametrize("solver", STOCHASTIC)
+def test_loss_curve_is_the_exact_objective_after_each_epoch(solver, monkeypatch):
+    # Each epoch's pass measures the objective where it started: every entry
+    # but the last (the memory's mean over the last epoch) is exact.
+    from sklearn_hessian.solvers import stochastic
+
+    X, y = load_breast_cancer(return_X_y=True)
+    after = []
+    epoch = stochastic.StochasticSolver._epoch
+
+    def recorded(self, objective, W, *args, **kwargs):
+        bad = epoch(self, objective, W, *args, **kwargs)
+        after.append(W.copy())
+        return bad
+
+    monkeypatch.setattr(stochastic.StochasticSolver, "_epoch", recorded)
+    clf = _fit_quietly(HessianClassifier(solver=solver, max_iter=6), X, y)
+    assert clf.n_iter_ == len(after) == len(clf.loss_curve_) == 6
+    for W, f in zip(after[:-1], clf.loss_curve_[:-1]):
+        clf.coef_, clf.intercept_ = W[:-1].T.copy(), W[-1].copy()
+        assert objective_value(clf, X, y, ALPHA) == pytest.approx(f, rel=1e-12)
+    assert np.all(np.diff(clf.loss_curve_[:-1]) <= 0)
+
+
+@pytest.mark.parametrize("solver", STOCHASTIC)
+def test_warm_start_at_the_optimum_stops_at_once(solver):
+    # A warm start is anchored by an exact pass, which may pass the test there.
+    X, y = load_breast_cancer(return_X_y=True)
+    clf = HessianClassifier(solver=solver, max_iter=200, warm_start=True).fit(X, y)
+    coef = clf.coef_.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.set_params(tol=1e-3).fit(X, y)
+    assert clf.n_iter_ == 1
+    np.testing.assert_array_equal(clf.coef_, coef)
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):
