@@ -402,7 +402,7 @@ class LinearObjective:
 
     def hessian_diag(self, curv):
         """Diagonal of the Hessian, shape of ``coef``; one pass over X, no copy of X."""
-        p, k = self.n_features, self.k
+        p = self.n_features
         if self.loss.diagonal_curvature:
             c = (self.sw * curv)[:, None]  # (n, 1), the same for every output
         else:

@@ -50,8 +50,7 @@ import scipy.sparse as sp
 from .._losses import BinomialLoss, MultinomialLoss
 from .._spectral import center_classes, deflate_class_symmetry
 from .._objective import _squared_t_dot
-from ._base import (Solver, SolverResult, feature_rms, floored_diagonal,
-                    gradient_weights)
+from ._base import Solver, SolverResult, floored_diagonal, gradient_weights
 from .newton import _NewtonSystem, default_max_condition
 
 # Codes of the compiled loop (_sgd_fast.pyx).
@@ -784,11 +783,11 @@ def _csr_arrays(X, dtype):
 
 
 def _feature_rms(objective):
-    """``feature_rms(objective)``, by one compiled pass on CSR or C-ordered X
+    """``objective.feature_rms()``, by one compiled pass on CSR or C-ordered X
     (scipy's product with the squares of X costs three times as much: on a9a
     a tenth of the time of a one-epoch fit)."""
     if not _in_place(objective):
-        return feature_rms(objective)
+        return objective.feature_rms()
     ms = _squares_t_dot(objective, objective.sw.astype(np.float64)[:, None])[:, 0]
     if objective.fit_intercept:
         ms = np.append(ms, 1.0)
