@@ -24,9 +24,10 @@ default="auto"
           learns from chunks of data. ``max_iter`` counts epochs.
         - ``"auto"``: ``"newton"`` when the Hessian has at most 1024 columns
           (``(n_features + fit_intercept) * n_classes`` for the multinomial loss)
-          and X is dense, or sparse with a sub-sampled Hessian that costs at
-          most about 15 passes over X to build and factorise; ``"newton-cg"``
-          otherwise. The choice is stored in ``solver_``.
+          and, for the multinomial loss or sparse X (where newton's sub-sampled
+          Hessian preconditions CG), that Hessian costs at most about 15 passes
+          over X to build and factorise; ``"newton-cg"`` otherwise. The choice is
+          stored in ``solver_``.
 
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.

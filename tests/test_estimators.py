@@ -102,7 +102,12 @@ def test_auto_rule():
     X5 = np.random.RandomState(0).randn(300, 120)
     y5 = np.arange(300) % 10
     assert HessianClassifier().fit(X5, y5).solver_ == "newton-cg"
-    assert HessianClassifier().fit(X5[:, :50], y5).solver_ == "newton"
+    # 510 columns from 300 rows: newton's preconditioner would cost ~150 passes
+    assert HessianClassifier().fit(X5[:, :50], y5).solver_ == "newton-cg"
+    # 55 columns, 20,000 rows: a sub-sample of 4,096 builds it for about one pass
+    X6 = np.random.RandomState(0).randn(20000, 10)
+    y6 = np.arange(20000) % 5
+    assert HessianClassifier().fit(X6, y6).solver_ == "newton"
 
 
 @pytest.mark.parametrize("solver", SOLVERS)
