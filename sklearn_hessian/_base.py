@@ -2,6 +2,7 @@
 
 import copy
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -156,12 +157,15 @@ def _check_values(estimator, A, name):
         )
 
 
-def _validate_fit_data(estimator, X, y, **kwargs):
+def _validate_fit_data(estimator, X, y, check_values=True, **kwargs):
     """``validate_data(estimator, X, y, **kwargs)`` for fitting, X's checks of its
-    values made by ``_check_values`` (one pass over X instead of three)."""
+    values made by ``_check_values`` (one pass over X instead of three);
+    ``check_values=False`` leaves them to the caller (``_solve(...,
+    defer_values_check=True)``)."""
     X, y = validate_data(estimator, X, y, accept_sparse=_ACCEPT_SPARSE, dtype=_DTYPES,
                          ensure_all_finite=False, **kwargs)
-    _check_values(estimator, X, "X")
+    if check_values:
+        _check_values(estimator, X, "X")
     return X, y
 
 
@@ -312,11 +316,13 @@ class _BaseHessianModel(BaseEstimator):
         return coef
 
     def _solve(self, loss_name, X, y, sample_weight, n_outputs, intercept_offset=None,
-               stratify=None):
+               stratify=None, defer_values_check=False):
         """Run the chosen solver; return coefficients of shape (p + fi, k).
 
         ``intercept_offset`` (float64, one per output) was subtracted from y: the
         warm start and the returned intercepts account for it.
+        ``defer_values_check``: X's values are not checked yet; the check runs
+        before the solver reads X, or from a pass the solver makes anyway.
         """
         if loss_name == "squared_error":
             _check_values(self, y, "y")
@@ -329,6 +335,8 @@ class _BaseHessianModel(BaseEstimator):
         objective = make_objective(
             loss_name, X, y, sample_weight, self.alpha, self.fit_intercept, n_outputs,
             n_jobs=self.n_jobs,
+            check_values=(partial(_check_values, self, X, "X") if defer_values_check
+                          else None),
         )
         name = self.solver
         if name == "auto":
@@ -336,6 +344,8 @@ class _BaseHessianModel(BaseEstimator):
                 X, n_outputs, self.fit_intercept, objective.loss.shared_hessian
             )
         solver = self._make_solver(name)
+        if not solver.confirms_values:
+            objective.confirm_values()
         if validation is not None:
             solver.validation = validation
         coef0 = self._warm_start_coef(objective)

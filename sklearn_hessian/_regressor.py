@@ -95,7 +95,10 @@ class HessianRegressor(
         >>> reg = HessianRegressor(alpha=1e-3).fit(X, y, sample_weight=weights)
         """
         _check_numeric_target(self, y)
-        X, y = _validate_fit_data(self, X, y, multi_output=True, y_numeric=True)
+        # X's values are checked by the solver's first pass over X (least
+        # squares' Gram matrix) rather than by one of their own.
+        X, y = _validate_fit_data(self, X, y, check_values=False, multi_output=True,
+                                  y_numeric=True)
         sample_weight = self._check_sample_weight(sample_weight, X)
         y = np.asarray(y, dtype=np.float64)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
@@ -108,7 +111,7 @@ class HessianRegressor(
             Y = Y - offset
         Y = Y.astype(X.dtype, copy=False)
         coef = self._solve("squared_error", X, Y, sample_weight, Y.shape[1],
-                           intercept_offset=offset)
+                           intercept_offset=offset, defer_values_check=True)
         W, b = self._split_coef(coef)
         if y.ndim == 1:
             self.coef_, self.intercept_ = W[0], float(b[0])

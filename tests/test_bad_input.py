@@ -444,8 +444,12 @@ def _raised_by_validation(excinfo):
     assert not any(part in origin for part in ("/numpy/", "/scipy/")), (
         f"raised from deep inside {origin}:{frames[-1].lineno}"
     )
-    assert not any("/solvers/" in frame.filename.replace("\\", "/")
-                   for frame in frames), "raised by a solver, not by validation"
+    # X's value check may run from the solver's first pass over X (least
+    # squares' Gram matrix, ``LinearObjective.confirm_values``): still the
+    # validation function, before anything is solved.
+    deferred = any(frame.name == "confirm_values" for frame in frames)
+    assert deferred or not any("/solvers/" in frame.filename.replace("\\", "/")
+                               for frame in frames), "raised by a solver, not by validation"
 
 
 @pytest.mark.parametrize("solver", SOLVERS)

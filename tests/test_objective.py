@@ -596,3 +596,23 @@ def test_class_block_preconditioner_inverts_the_class_blocks():
     R = np.random.RandomState(2).standard_normal(obj.shape)
     center_classes(R, obj.k)
     assert float(np.vdot(R, pre(R))) > 0
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, 1e200])
+def test_deferred_value_check_runs_only_when_the_gram_trace_cannot_vouch(bad):
+    """Least squares' Gram pass checks X's values from its trace: the separate
+    check runs only for values that are non-finite or whose squares overflow,
+    and then before anything is solved."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 4))
+    if bad is not None:
+        X[7, 2] = bad
+    calls = []
+    objective = make_objective("squared_error", X, rng.standard_normal((300, 1)), None,
+                               1e-3, True, 1, check_values=lambda: calls.append(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow/invalid warnings either
+        objective.least_squares_statistics()
+    assert len(calls) == (0 if bad is None else 1)
+    objective.confirm_values()  # once only
+    assert len(calls) == (0 if bad is None else 1)

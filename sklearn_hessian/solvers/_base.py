@@ -83,6 +83,9 @@ class Solver:
     """
 
     name = None
+    # Whether ``solve`` runs the objective's deferred check of X's values itself
+    # (``LinearObjective.confirm_values``); otherwise it runs before ``solve``.
+    confirms_values = False
 
     def __init__(self, tol=1e-8, max_iter=100, verbose=0, random_state=None):
         self.tol = tol
