@@ -221,7 +221,8 @@ class LinearObjective:
         self.row_blocks = RowBlocks(n, n_jobs)
         self._curvature_cache = None  # (Z, curvature) of the last gradient's point
         self._gradient_cache = None  # (Z, gradient) of a line search's speculative step
-        self._rms = self._row_scales_cache = None  # computed once, when first needed
+        # Computed once, when first needed.
+        self._rms = self._mean_squares = self._row_scales_cache = None
 
     def confirm_values(self, sum_of_squares=None):
         """Run the deferred check of X's values, once, before a solver reads X.
@@ -256,10 +257,17 @@ class LinearObjective:
         squaring large blocks cost three.
         """
         if self._rms is None:
-            self._rms = self._compute_feature_rms()
+            self._rms = np.sqrt(self._column_mean_squares())
         return self._rms.copy()
 
-    def _compute_feature_rms(self):
+    def _column_mean_squares(self):
+        """``sum_i s_i x_ij^2`` per column of ``[X, 1]`` (float64), computed once:
+        the squared feature RMS, and the least-squares Hessian's diagonal."""
+        if self._mean_squares is None:
+            self._mean_squares = self._compute_mean_squares()
+        return self._mean_squares
+
+    def _compute_mean_squares(self):
         X, sw = self.X, self.sw  # sw in X's dtype: no mixed-type products
         if sp.issparse(X):
             ms = _squared_t_dot(X, sw.astype(np.float64)[:, None])[:, 0]
@@ -274,7 +282,7 @@ class LinearObjective:
                 ms += sw[start:start + rows] @ squares
         if self.fit_intercept:
             ms = np.append(ms, 1.0)
-        return np.sqrt(np.maximum(ms, 0.0))
+        return np.maximum(ms, 0.0)
 
     # -- coefficients -----------------------------------------------------------------
     def zeros(self):
@@ -427,6 +435,13 @@ class LinearObjective:
     def hessian_diag(self, curv):
         """Diagonal of the Hessian, shape of ``coef``; one pass over X, no copy of X."""
         p = self.n_features
+        if self.loss.constant_hessian:
+            # Unit curvature: the columns' mean squares, which the stopping test's
+            # feature scales computed already (a pass over X saved).
+            out = np.empty(self.shape, dtype=self.dtype)
+            out[:] = self._column_mean_squares()[:, None]
+            out[:p] += self.alpha
+            return out
         if self.loss.diagonal_curvature:
             c = (self.sw * curv)[:, None]  # (n, 1), the same for every output
         else:
