@@ -205,21 +205,13 @@ class NewtonCGSolver(NewtonLoop):
         final = self.gradient_measure(g) <= self.effective_tol
         eta = min(0.5, ratio if final else ratio ** self.FORCING_POWER)
         residual_tol = None
-        if objective.loss.constant_hessian:
-            if not final:
-                # A quadratic: truncating CG and restarting it at the next point
-                # throws its Krylov space away (sparse 50k x 200k least squares: 94
-                # products over 10 restarts). One solve to the gradient test, on the
-                # same preconditioner, does the work.
-                eta = 0.0
-                residual_tol = self.QUADRATIC_RESIDUAL * self.effective_tol
-            else:
-                # The final step only measures the decrement for the test: a
-                # quadratic gains nothing from solving it to ||g|| / ||g0|| (a
-                # restarted CG converges at the rate the one solve had; that
-                # polish cost as many products as the solve itself, 16 of 33 on
-                # sparse 50k x 200k least squares at tol 1e-3).
-                eta = 0.5
+        if objective.loss.constant_hessian and not final:
+            # A quadratic: truncating CG and restarting it at the next point throws
+            # its Krylov space away (sparse 50k x 200k least squares: 94 products
+            # over 10 restarts). One solve to the gradient test, on the same
+            # preconditioner, does the work; the final step above only polishes.
+            eta = 0.0
+            residual_tol = self.QUADRATIC_RESIDUAL * self.effective_tol
         s, self._n_cg = preconditioned_cg(
             lambda v: objective.hessp(curv, v), g, precondition, eta, self.max_inner,
             curvature_scale=M, residual_tol=residual_tol,
