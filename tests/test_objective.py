@@ -616,3 +616,35 @@ def test_deferred_value_check_runs_only_when_the_gram_trace_cannot_vouch(bad):
     assert len(calls) == (0 if bad is None else 1)
     objective.confirm_values()  # once only
     assert len(calls) == (0 if bad is None else 1)
+
+
+@pytest.mark.parametrize("minimum, expected", [(0.7, 1.0), (2.5, 2.0), (100.0, 8.0)])
+def test_extrapolate_doubles_while_the_objective_decreases(minimum, expected):
+    """``extrapolate`` keeps the last doubling that still decreased the
+    objective, at most three of them."""
+    from sklearn_hessian._linesearch import extrapolate
+
+    def line(t):
+        return (t - minimum) ** 2
+
+    step, value = extrapolate(line, 1.0, line(1.0))
+    assert step == expected
+    assert value == line(expected)
+
+
+def test_newton_extrapolation_saves_iterations_and_keeps_the_optimum(monkeypatch):
+    """Binomial Newton takes longer steps when the unit step beats its model:
+    fewer iterations on imbalanced classes, the optimum scikit-learn finds."""
+    import sklearn_hessian.solvers._base as solver_base
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn_hessian import HessianClassifier
+
+    X, y = make_classification(2000, 20, weights=[0.97], random_state=0)
+    alpha = 1e-4
+    ours = HessianClassifier(alpha=alpha, solver="newton", tol=1e-10).fit(X, y)
+    ref = LogisticRegression(C=1 / (alpha * len(y)), tol=1e-12, max_iter=10000).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-5, atol=1e-7)
+    monkeypatch.setattr(solver_base, "EXTRAPOLATE_RATIO", np.inf)
+    plain = HessianClassifier(alpha=alpha, solver="newton", tol=1e-10).fit(X, y)
+    assert ours.n_iter_ < plain.n_iter_

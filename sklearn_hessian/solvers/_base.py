@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._linesearch import armijo
+from .._linesearch import EXTRAPOLATE_RATIO, armijo, extrapolate
 from .._spectral import center_classes
 
 
@@ -147,6 +147,9 @@ class NewtonLoop(Solver):
     """
 
     exact_steps = True
+    # Longer steps along the direction when the unit step beat the quadratic
+    # model by far (``_linesearch.extrapolate``): for (near-)Newton directions.
+    extrapolate = False
 
     def direction(self, objective, coef, Z, g):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -227,7 +230,11 @@ class NewtonLoop(Solver):
                               f"line search failed ({ls.reason})")
                 curve.append(f)
                 break
-            predicted = -(ls.step * slope + 0.5 * ls.step**2 * self._curvature_along(d, slope))
+            curvature = self._curvature_along(d, slope)
+            if (self.extrapolate and not last_step and ls.step == 1.0
+                    and f - ls.value > EXTRAPOLATE_RATIO * -(slope + 0.5 * curvature)):
+                ls.step, ls.value = extrapolate(line, ls.step, ls.value)
+            predicted = -(ls.step * slope + 0.5 * ls.step**2 * curvature)
             self.after_step(predicted, f - ls.value, ls.step, f)
             coef, Z = line.point(ls.step)
             f = ls.value

@@ -259,6 +259,13 @@ class NewtonSolver(NewtonLoop):
         self._g0_norm = None
         self._n_cg = 0
         self._fact_constant = objective.loss.constant_hessian
+        # Longer steps when the unit step beat the model by far (NewtonLoop):
+        # binomial w8a 11 -> 8 iterations (0.117 -> 0.092 s at tol 1e-6), a9a 7
+        # -> 6 at tol 1e-4. Not for the multinomial loss, where the longer step
+        # cost CG products at the next points (Letter +15%, iterations equal),
+        # nor on truncated-CG directions (newton-cg: w8a 11 -> 15 iterations).
+        self.extrapolate = (objective.loss.diagonal_curvature
+                            and not objective.loss.constant_hessian)
         size = objective.shape[0] * (1 if objective.loss.shared_hessian else objective.k)
         self._size = size
         # For the multinomial loss the Hessian has K^2 blocks and forming it all
@@ -383,7 +390,7 @@ class NewtonSolver(NewtonLoop):
         if step <= 0.25 or ratio < 0.1:
             self._mu = max(4 * self._mu, 1e-6)
             self._mu_changed = True
-        elif self._mu > 0 and step == 1.0 and ratio > 0.5:
+        elif self._mu > 0 and step >= 1.0 and ratio > 0.5:
             self._mu = self._mu / 8 if self._mu > 1e-12 else 0.0
             self._mu_changed = True
 
