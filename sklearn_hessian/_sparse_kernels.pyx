@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""A Hessian-vector product with CSR X in one pass over its rows.
+"""Compiled passes over X for the objective: a Hessian-vector product with CSR X
+in one pass over its rows, and ``(X * X).T @ weights`` without the squares of X.
 
 For a loss with one curvature per sample (binomial, single-target squared error)
 the product is ``[X, 1]^T (c * ([X, 1] v))``. scipy makes it two passes over X's
@@ -45,3 +46,38 @@ def csr_hessp(const floating[::1] data, const index_t[::1] indices,
                 out[indices[jj]] += data[jj] * z
         if fit_intercept:
             out[p] = total
+
+
+def weighted_squares(
+    bint sparse,
+    const floating[:, ::1] Xd,
+    const floating[::1] data,
+    const index_t[::1] indices,
+    const index_t[::1] indptr,
+    const double[:, ::1] weights,
+    double[:, ::1] out,
+):
+    """``out[j, c] += sum_i weights[i, c] x_ij^2`` (``(X * X).T @ weights``) in
+    one pass over X, without forming the squares of X."""
+    cdef Py_ssize_t n = weights.shape[0], kc = weights.shape[1], i, j, jj, c
+    cdef double x
+    cdef double* o = &out[0, 0]
+    cdef const double* wt
+    with nogil:
+        for i in range(n):
+            wt = &weights[i, 0]
+            if sparse and kc == 1:
+                for jj in range(indptr[i], indptr[i + 1]):
+                    x = data[jj]
+                    o[indices[jj]] += wt[0] * x * x
+            elif sparse:
+                for jj in range(indptr[i], indptr[i + 1]):
+                    x = data[jj]
+                    j = indices[jj] * kc
+                    for c in range(kc):
+                        o[j + c] += wt[c] * x * x
+            else:
+                for jj in range(Xd.shape[1]):
+                    x = Xd[i, jj]
+                    for c in range(kc):
+                        o[jj * kc + c] += wt[c] * x * x

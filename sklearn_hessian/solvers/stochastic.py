@@ -49,7 +49,7 @@ import scipy.sparse as sp
 
 from .._losses import BinomialLoss, MultinomialLoss
 from .._spectral import center_classes, deflate_class_symmetry
-from .._objective import _squared_t_dot
+from .._objective import _squared_t_dot, _weighted_squares
 from ._base import Solver, SolverResult, floored_diagonal, gradient_weights
 from .newton import _NewtonSystem, default_max_condition
 
@@ -795,16 +795,15 @@ def _feature_rms(objective):
 
 
 def _squares_t_dot(objective, C):
-    """``(X * X).T @ C``, by one compiled pass on CSR or C-ordered X, else by
-    ``_squared_t_dot``."""
+    """``(X * X).T @ C``, by one compiled pass on C-ordered dense X, else by
+    ``_squared_t_dot`` (itself compiled for CSR X)."""
     X, dtype = objective.X, objective.dtype
-    if not _in_place(objective):
-        return _squared_t_dot(X, C)
+    if sp.issparse(X) or not _in_place(objective) or _weighted_squares is None:
+        return _squared_t_dot(X, np.asarray(C, dtype=np.float64))
     out = np.zeros((X.shape[1], C.shape[1]))
     data, indices, indptr = _csr_arrays(X, dtype)
-    _compiled().weighted_squares(sp.issparse(X), X if not sp.issparse(X) else
-                                 np.zeros((0, 0), dtype), data, indices, indptr,
-                                 np.ascontiguousarray(C, dtype=np.float64), out)
+    _weighted_squares(False, X, data, indices, indptr,
+                      np.ascontiguousarray(C, dtype=np.float64), out)
     return out
 
 
