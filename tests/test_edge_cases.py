@@ -316,3 +316,17 @@ def test_newton_least_squares_on_badly_centred_columns(offset, weighted):
         X, y, sample_weight=sw if weighted else None)
     np.testing.assert_allclose(reg.coef_, expected, rtol=0,
                                atol=max(1e-12, 1e-16 * offset) * np.abs(expected).max())
+
+
+def test_newton_refuses_a_hessian_larger_than_memory(monkeypatch):
+    """solver='newton' on data too wide for its dense Hessian: a clear error
+    naming the Hessian-free solvers, not numpy's allocation failure."""
+    import sklearn_hessian.solvers.newton as newton_module
+    from sklearn_hessian import HessianClassifier
+
+    monkeypatch.setattr(newton_module, "_physical_memory", lambda: 2**20)  # 1 MiB
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 300)), np.arange(50) % 2
+    with pytest.raises(ValueError, match="solver='newton-cg'"):
+        HessianClassifier(solver="newton").fit(X, y)
+    HessianClassifier(solver="newton-cg").fit(X, y)  # never forms it

@@ -32,6 +32,8 @@ For the squared error the Hessian does not depend on the coefficients and is the
 same for every target: it is factorised once and serves all targets.
 """
 
+import os
+
 import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh, eigvalsh
 from scipy.linalg.lapack import dpocon
@@ -42,6 +44,31 @@ from ._base import NewtonLoop
 from ._cg import preconditioned_cg
 
 _EPS = np.finfo(np.float64).eps
+# Dense matrices of the Hessian's side that newton holds at once: the Hessian,
+# its scaled copy and its factor.
+_HESSIAN_COPIES = 3
+
+
+def _physical_memory():
+    """Bytes of physical memory, or None where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - Windows
+        return None
+
+
+def _check_hessian_fits(size):
+    """Refuse a Hessian that cannot fit in memory, naming the solvers that need
+    none, before numpy fails to allocate it (or the system swaps)."""
+    need = _HESSIAN_COPIES * 8.0 * size * size
+    memory = _physical_memory()
+    if memory is not None and need > memory:
+        raise ValueError(
+            f"solver='newton' forms the dense {size:,} x {size:,} Hessian: about "
+            f"{need / 2**30:,.1f} GiB with its factorisation, more than this "
+            f"machine's {memory / 2**30:,.1f} GiB of memory. Use solver='newton-cg' "
+            "or solver='lbfgs' (they never form it), or solver='auto'."
+        )
 
 
 def default_max_condition(dtype):
@@ -268,6 +295,7 @@ class NewtonSolver(NewtonLoop):
                             and not objective.loss.constant_hessian)
         size = objective.shape[0] * (1 if objective.loss.shared_hessian else objective.k)
         self._size = size
+        _check_hessian_fits(size)
         # For the multinomial loss the Hessian has K^2 blocks and forming it all
         # is the trap: the sub-sample only preconditions CG on the exact Hessian.
         # The same when one Hessian costs more than REFINE_MIN_HESSPS
