@@ -19,9 +19,8 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
     stops once ``max|r| <= residual_tol``: for a quadratic objective the residual
     ``r = -g - H s`` is minus the gradient at the new point, so that is the outer
     stopping test met in advance; ``residual_weights`` (broadcasting against
-    ``r``) weigh its entries as the outer test weighs the gradient's. ``ritz``, a
-    ``RitzValues``, collects the directions and their products. Returns ``(s,
-    iterations)``.
+    ``r``) weigh its entries as the outer test weighs the gradient's. Returns
+    ``(s, iterations)``.
     """
     s = np.zeros_like(g)
     r = -g
