@@ -233,6 +233,7 @@ class LinearObjective:
         self._gradient_cache = None  # (Z, gradient) of a line search's speculative step
         # Computed once, when first needed.
         self._rms = self._mean_squares = self._row_scales_cache = None
+        self._intercept_column = None
 
     def confirm_values(self, sum_of_squares=None):
         """Run the deferred check of X's values, once, before a solver reads X.
@@ -441,6 +442,20 @@ class LinearObjective:
         R = self.loss.curvature_times(curv, dZ)
         R *= self.sw[:, None]
         return self._xt(R, V)
+
+    def intercept_column(self, curv):
+        """``X^T S c`` (float64, shape ``(n_features,)``): the Hessian's intercept
+        column above its diagonal entry, for a loss with one curvature per sample
+        (``c = curv``). One pass over X; kept when the Hessian is constant (the
+        newton-cg preconditioner of least squares, ``_CentredJacobi``)."""
+        if self.loss.constant_hessian and self._intercept_column is not None:
+            return self._intercept_column
+        w = (self.sw * curv).astype(self.dtype, copy=False)
+        m = np.asarray(self.X.T @ w if sp.issparse(self.X) else w @ self.X,
+                       dtype=np.float64).ravel()
+        if self.loss.constant_hessian:
+            self._intercept_column = m
+        return m
 
     def hessian_diag(self, curv):
         """Diagonal of the Hessian, shape of ``coef``; one pass over X, no copy of X."""
