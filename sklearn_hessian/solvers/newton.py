@@ -255,6 +255,7 @@ class NewtonSolver(NewtonLoop):
         self._mu_changed = False
         self._model_good = False
         self._fact_full = False
+        self._fact_kronecker = False
         self._g0_norm = None
         self._n_cg = 0
         self._fact_constant = objective.loss.constant_hessian
@@ -292,7 +293,8 @@ class NewtonSolver(NewtonLoop):
         # factorisation costs nothing and still converges superlinearly.
         reuse = self._fact is not None and (
             self._fact_constant
-            or (self._model_good and self._fact_full and self._size >= self.REUSE_MIN_SIZE)
+            or (self._model_good and self._fact_full and not self._fact_kronecker
+                and self._size >= self.REUSE_MIN_SIZE)
             # A sub-sampled preconditioner stays good while CG converges fast
             # with it: CG corrects for the Hessian having moved, and a rebuild
             # costs as much as several Hessian-vector products.
@@ -305,7 +307,12 @@ class NewtonSolver(NewtonLoop):
         curv = objective.curvature(coef, Z) if rebuild or self._refine else None
         if rebuild:
             rows = row_weights = None
-            if self._fraction < 1.0:
+            # Where all samples share their probabilities (the start), the exact
+            # multinomial Hessian costs one Gram matrix: an exact first step
+            # instead of CG on a sub-sample. It is that point's alone, never
+            # reused: the probabilities spread out at the next point.
+            self._fact_kronecker = self._refine and objective.same_probabilities(curv)
+            if self._fraction < 1.0 and not self._fact_kronecker:
                 rows, row_weights = objective.sample_rows(
                     curv, self._fraction * objective.n_samples, self._rng)
                 if not self._refine:
