@@ -319,8 +319,13 @@ class NewtonSolver(NewtonLoop):
                     self._fraction = min(1.0, self._fraction * self.HESSIAN_GROWTH)
             # Only steps from the full Hessian certify the point they lead to.
             self.exact_steps = self._fact_full = rows is None
-            H = objective.hessian(curv, dtype=np.float64, rows=rows,
-                                  row_weights=row_weights)
+            # A sub-sampled multinomial Hessian that only preconditions CG is
+            # accurate to ~30% anyway: its K^2 sandwich products in float32 run
+            # at twice the speed (100k x 50, K = 10, 4,096 rows: 30 -> 15 ms).
+            dtype = (np.float32 if rows is not None and self._refine
+                     and not objective.loss.diagonal_curvature else np.float64)
+            H = objective.hessian(curv, dtype=dtype, rows=rows,
+                                  row_weights=row_weights).astype(np.float64, copy=False)
             if objective.class_symmetric:
                 H = deflate_class_symmetry(H, k)
             self._H = H
