@@ -302,7 +302,7 @@ class LinearObjective:
                 and self.k == 1 and self.loss.diagonal_curvature and X.nnz > 0
                 and X.data.dtype == self.dtype)
 
-    def _fused_pass(self, V, residual):
+    def _fused_pass(self, V, residual, blocks=None):
         """``(X @ V_W + V_b, [X, 1]^T R)`` with ``R`` built block by block from the
         first product, ``R[rows] = residual(rows, dZ[rows])``: one read of dense X.
 
@@ -310,7 +310,9 @@ class LinearObjective:
         residuals it leads to) are memory-bound passes. Done block by block
         (2 MB of rows, which stay in cache between the two products) X is read
         from memory once for both: 200k x 100, binomial value and gradient at
-        ``Z + X d``, 16 -> 11 ms.
+        ``Z + X d``, 16 -> 11 ms. ``blocks`` (slices of rows, see
+        ``sample_row_blocks``) restricts both products to those rows; ``dZ`` is
+        then only filled there.
         """
         X, p, k = self.X, self.n_features, self.k
         W = np.ascontiguousarray(V[:p])
@@ -319,7 +321,9 @@ class LinearObjective:
         out = np.empty(self.shape, dtype=self.dtype)
         if self.fit_intercept:
             out[p] = 0
-        for rows in _row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS):
+        if blocks is None:
+            blocks = _row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS)
+        for rows in blocks:
             Xb = X[rows]
             dz = np.matmul(Xb, W, out=dZ[rows])
             if self.fit_intercept:
@@ -371,16 +375,20 @@ class LinearObjective:
             return cached[1]
         return self.loss.curvature(self.y, Z)
 
-    def hessp(self, curv, V):
+    def hessp(self, curv, V, blocks=None):
         """Hessian-vector product; ``V`` has the shape of ``coef``. Two passes over X
-        (dense X: one read of it, ``_fused_pass``)."""
+        (dense X: one read of it, ``_fused_pass``). ``blocks`` (from
+        ``sample_row_blocks``; dense X only): the product with the Hessian of
+        those rows alone, their weights renormalised to sum to one."""
         if self._fuses():
             def residual(rows, dz):
                 R = self.loss.curvature_times(curv[rows], dz)
                 R *= self.sw[rows, None]
                 return R
 
-            out = self._fused_pass(V, residual)[1]
+            out = self._fused_pass(V, residual, blocks)[1]
+            if blocks is not None:
+                out /= sum(float(self.sw[rows].sum()) for rows in blocks)
             if self.alpha:
                 out[: self.n_features] += self.alpha * self._W(V)
             return out
@@ -500,6 +508,25 @@ class LinearObjective:
             q[free] = np.minimum(1.0, pi[free] * (room / share))
         rows = np.flatnonzero(rng.random_sample(n) < q)
         return rows, 1.0 / q[rows]
+
+    def sample_row_blocks(self, fraction, rng):
+        """About ``fraction`` of the rows, as contiguous blocks for ``hessp``, or
+        None (all rows) when that is above two thirds of them or X is sparse.
+
+        Every k-th block (``k = round(1 / fraction)``) from a random offset
+        (systematic sampling), blocks
+        small enough for the sample to hold at least 16 of them: the products
+        read X in place, without gathering rows, and the sample spans the whole
+        data, so that rows ordered by class or by time are all represented.
+        """
+        n = self.n_samples
+        step = int(round(1.0 / fraction)) if fraction > 0 else 1
+        if step < 2 or not self._fuses():
+            return None
+        size = max(1, min(_block_rows(self.n_features, _SYRK_BLOCK_ELEMENTS),
+                          int(fraction * n) // 16))
+        starts = range(int(rng.randint(step)) * size, n, step * size)
+        return [slice(start, min(start + size, n)) for start in starts] or None
 
     def _row_scales(self):
         """``||[x_i, 1] / rms||^2`` for every row, computed once (one pass)."""

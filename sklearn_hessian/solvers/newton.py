@@ -215,7 +215,11 @@ class NewtonSolver(NewtonLoop):
     products (a few per step), which makes every step an exact Newton step to
     the forcing tolerance without ever forming the full Hessian; it is rebuilt
     (at the current point) only once CG needs more than ``REFINE_REBUILD_CG``
-    iterations with it.
+    iterations with it. Those products too start on a sample of the rows (dense
+    X, ``hessian_subsample="auto"``: ``max(50 size, 4096)`` of them, contiguous
+    blocks read in place), growing by ``HESSP_GROWTH`` each iteration up to all
+    of them: far from the optimum the step of a Hessian accurate to 15% is as
+    good, and a product costs a pass over the rows it reads.
 
     Parameters
     ----------
@@ -229,6 +233,7 @@ class NewtonSolver(NewtonLoop):
 
     name = "newton"
     HESSIAN_GROWTH = 4.0
+    HESSP_GROWTH = 2.0
     MAX_REFINE = 50  # CG iterations per step with a sub-sampled preconditioner
     REFINE_REBUILD_CG = 4  # more CG iterations than this: rebuild the preconditioner
     REFINE_MIN_HESSPS = 10.0  # see solve()
@@ -275,6 +280,10 @@ class NewtonSolver(NewtonLoop):
             self.hessian_subsample, objective.n_samples, size,
             objective.loss.constant_hessian, preconditioner=self._refine,
         )
+        self._hessp_fraction = self._hessp_used = 1.0
+        if self._refine and self.hessian_subsample == "auto":
+            self._hessp_fraction = initial_hessian_fraction(
+                "auto", objective.n_samples, size, objective.loss.constant_hessian)
         if objective.loss.constant_hessian and self._fraction >= 1.0:
             # Least squares: the one full Hessian is all Newton needs of X, so it
             # iterates on the sufficient statistics (formed in the same pass) and
@@ -371,8 +380,12 @@ class NewtonSolver(NewtonLoop):
             # optimum, whose accuracy the next Newton step makes up anyway (CG
             # products: dense multinomial 9 -> 8, w8a to 1e-8 0.105 -> 0.084 s).
             eta = min(0.5, np.sqrt(float(np.linalg.norm(G)) / self._g0_norm))
+            blocks = objective.sample_row_blocks(self._hessp_fraction, self._rng)
+            self._hessp_used = 1.0 if blocks is None else (
+                sum(b.stop - b.start for b in blocks) / objective.n_samples)
+            self._hessp_fraction = min(1.0, self._hessp_fraction * self.HESSP_GROWTH)
             D, self._n_cg = preconditioned_cg(
-                lambda V: objective.hessp(curv, V), g, precondition, eta,
+                lambda V: objective.hessp(curv, V, blocks), g, precondition, eta,
                 self.MAX_REFINE, curvature_scale=float(np.max(np.diag(self._H))),
             )
             self._dHd = -float(np.vdot(g, D))
@@ -406,6 +419,8 @@ class NewtonSolver(NewtonLoop):
         parts = []
         if not self._fact_full:
             parts.append("sub-sampled Hessian" + (f", cg {self._n_cg}" if self._n_cg else ""))
+            if self._hessp_used < 1.0:
+                parts.append(f"products on {self._hessp_used:.0%} of the rows")
         elif not self.exact_steps:
             parts.append("Hessian reused")
         if self._fact is not None and self._fact.corrected:
