@@ -300,10 +300,9 @@ class NewtonSolver(NewtonLoop):
         # Lazy Hessian: after a full step whose decrease the quadratic model
         # predicted well, the Hessian has barely changed; solving with the old
         # factorisation costs nothing and still converges superlinearly.
-        reuse = self._fact is not None and (
+        reuse = self._fact is not None and not self._fact_kronecker and (
             self._fact_constant
-            or (self._model_good and self._fact_full and not self._fact_kronecker
-                and self._size >= self.REUSE_MIN_SIZE)
+            or (self._model_good and self._fact_full and self._size >= self.REUSE_MIN_SIZE)
             # A sub-sampled preconditioner stays good while CG converges fast
             # with it: CG corrects for the Hessian having moved, and a rebuild
             # costs as much as several Hessian-vector products.
@@ -316,12 +315,16 @@ class NewtonSolver(NewtonLoop):
         curv = objective.curvature(coef, Z) if rebuild or self._refine else None
         if rebuild:
             rows = row_weights = None
-            # Where all samples share their probabilities (the start), the exact
-            # multinomial Hessian costs one Gram matrix: an exact first step
-            # instead of CG on a sub-sample. It is that point's alone, never
-            # reused: the probabilities spread out at the next point.
+            # Where all samples share their probabilities (the start), the
+            # multinomial Hessian costs one Gram matrix, on the rows CG's first
+            # products would read: a direct first step instead of CG. It is that
+            # point's alone, never reused: the probabilities spread out at the
+            # next point.
             self._fact_kronecker = self._refine and objective.same_probabilities(curv)
-            if self._fraction < 1.0 and not self._fact_kronecker:
+            if self._fact_kronecker and self._hessp_fraction < 1.0:
+                rows, row_weights = objective.sample_rows(
+                    curv, self._hessp_fraction * objective.n_samples, self._rng)
+            elif self._fraction < 1.0 and not self._fact_kronecker:
                 rows, row_weights = objective.sample_rows(
                     curv, self._fraction * objective.n_samples, self._rng)
                 if not self._refine:
@@ -332,7 +335,8 @@ class NewtonSolver(NewtonLoop):
             # accurate to ~30% anyway: its K^2 sandwich products in float32 run
             # at twice the speed (100k x 50, K = 10, 4,096 rows: 30 -> 15 ms).
             dtype = (np.float32 if rows is not None and self._refine
-                     and not objective.loss.diagonal_curvature else np.float64)
+                     and not objective.loss.diagonal_curvature
+                     and not self._fact_kronecker else np.float64)
             H = objective.hessian(curv, dtype=dtype, rows=rows,
                                   row_weights=row_weights).astype(np.float64, copy=False)
             if objective.class_symmetric:
@@ -361,7 +365,7 @@ class NewtonSolver(NewtonLoop):
         shared = objective.loss.shared_hessian
         if self._g0_norm is None:
             self._g0_norm = max(float(np.linalg.norm(G)), np.finfo(np.float64).tiny)
-        if self._refine and not self._fact_full:
+        if self._refine and not self._fact_full and not self._fact_kronecker:
             # A sub-sampled Hessian as the preconditioner of CG on the exact
             # Hessian (two passes over X per product): a few products make the
             # step an exact Newton step to the forcing tolerance, and the full
