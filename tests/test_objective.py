@@ -654,3 +654,27 @@ def test_row_block_products_are_those_of_the_rows_alone(case):
     assert obj.sample_row_blocks(0.8, rng) is None
     sparse = make_objective(loss, sp.csr_matrix(X), y, sw, ALPHA, True, k)
     assert sparse.sample_row_blocks(0.25, rng) is None
+
+
+def test_cg_uses_the_relaxed_product_after_the_first_with_the_residual_ratio():
+    """``relaxed_hessp`` serves every product but the first, and is told the
+    residual's size relative to the gradient's; exact, it changes nothing."""
+    from sklearn_hessian.solvers._cg import preconditioned_cg
+
+    rng = np.random.RandomState(0)
+    A = rng.standard_normal((30, 30))
+    H = A @ A.T + 30 * np.eye(30)
+    g = rng.standard_normal((30, 1))
+    ratios = []
+
+    def relaxed(p, ratio):
+        ratios.append(ratio)
+        return H @ p
+
+    args = (lambda p: H @ p, g, lambda r: r / np.diag(H)[:, None], 1e-10, 100, 1.0)
+    plain, n_plain = preconditioned_cg(*args)
+    relaxed_s, n_relaxed = preconditioned_cg(*args, relaxed_hessp=relaxed)
+    np.testing.assert_allclose(relaxed_s, plain, rtol=1e-12)
+    assert n_relaxed == n_plain and len(ratios) == n_plain - 1
+    assert 0 < ratios[-1] < ratios[0] < 1  # the residual shrinks
+    np.testing.assert_allclose(H @ plain, -g, rtol=0, atol=1e-4)

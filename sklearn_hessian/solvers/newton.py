@@ -284,6 +284,7 @@ class NewtonSolver(NewtonLoop):
         if self._refine and self.hessian_subsample == "auto":
             self._hessp_fraction = initial_hessian_fraction(
                 "auto", objective.n_samples, size, objective.loss.constant_hessian)
+        self._hessp_floor = self._hessp_fraction
         if objective.loss.constant_hessian and self._fraction >= 1.0:
             # Least squares: the one full Hessian is all Newton needs of X, so it
             # iterates on the sufficient statistics (formed in the same pass) and
@@ -388,9 +389,20 @@ class NewtonSolver(NewtonLoop):
             self._hessp_used = 1.0 if blocks is None else (
                 sum(b.stop - b.start for b in blocks) / objective.n_samples)
             self._hessp_fraction = min(1.0, self._hessp_fraction * self.HESSP_GROWTH)
+            used = self._hessp_used
+
+            def relaxed_hessp(V, ratio):
+                # The row sample shrinks with the residual, down to the first
+                # iteration's size (dense multinomial, final steps: products on
+                # all, then a quarter of the rows; 0.203 -> 0.18 s).
+                fraction = max(self._hessp_floor, used * ratio)
+                return objective.hessp(
+                    curv, V, objective.sample_row_blocks(fraction, self._rng))
+
             D, self._n_cg = preconditioned_cg(
                 lambda V: objective.hessp(curv, V, blocks), g, precondition, eta,
                 self.MAX_REFINE, curvature_scale=float(np.max(np.diag(self._H))),
+                relaxed_hessp=relaxed_hessp if self._hessp_floor < 1.0 else None,
             )
             self._dHd = -float(np.vdot(g, D))
             return D
