@@ -261,6 +261,7 @@ class NewtonSolver(NewtonLoop):
         self._model_good = False
         self._fact_full = False
         self._fact_kronecker = False
+        self._kronecker_uses = 0
         self._g0_norm = None
         self._n_cg = 0
         self._fact_constant = objective.loss.constant_hessian
@@ -300,10 +301,17 @@ class NewtonSolver(NewtonLoop):
 
     def direction(self, objective, coef, Z, g):
         k = objective.k
+        self._hessp_used = 1.0  # until CG samples rows for its products
+        # The start's Kronecker Hessian serves one direct step, then
+        # preconditions the next step's CG: a sub-sampled Hessian built at the
+        # second point, which the iterates leave at once, cost more than the
+        # extra CG products (dense multinomial: 2 products and a 15 ms build
+        # against 3 products on a quarter of the rows).
+        kronecker_cg = self._fact_kronecker and self._kronecker_uses == 1
         # Lazy Hessian: after a full step whose decrease the quadratic model
         # predicted well, the Hessian has barely changed; solving with the old
         # factorisation costs nothing and still converges superlinearly.
-        reuse = self._fact is not None and not self._fact_kronecker and (
+        reuse = self._fact is not None and (kronecker_cg or not self._fact_kronecker and (
             self._fact_constant
             or (self._model_good and self._fact_full and self._size >= self.REUSE_MIN_SIZE)
             # A sub-sampled preconditioner stays good while CG converges fast
@@ -311,7 +319,7 @@ class NewtonSolver(NewtonLoop):
             # costs as much as several Hessian-vector products.
             or (self._refine and not self._fact_full and not self._mu_changed
                 and self._n_cg <= self.REFINE_REBUILD_CG)
-        )
+        ))
         rebuild = not reuse or self._mu_changed
         # CG on the exact Hessian (refine) needs the curvature even when the
         # factorisation is reused.
@@ -320,10 +328,9 @@ class NewtonSolver(NewtonLoop):
             rows = row_weights = None
             # Where all samples share their probabilities (the start), the
             # multinomial Hessian costs one Gram matrix, on the rows CG's first
-            # products would read: a direct first step instead of CG. It is that
-            # point's alone, never reused: the probabilities spread out at the
-            # next point.
+            # products would read: a direct first step instead of CG.
             self._fact_kronecker = self._refine and objective.same_probabilities(curv)
+            self._kronecker_uses = 0
             if self._fact_kronecker and self._hessp_fraction < 1.0:
                 rows, row_weights = objective.sample_rows(
                     curv, self._hessp_fraction * objective.n_samples, self._rng)
@@ -368,7 +375,9 @@ class NewtonSolver(NewtonLoop):
         shared = objective.loss.shared_hessian
         if self._g0_norm is None:
             self._g0_norm = max(float(np.linalg.norm(G)), np.finfo(np.float64).tiny)
-        if self._refine and not self._fact_full and not self._fact_kronecker:
+        if self._fact_kronecker:
+            self._kronecker_uses += 1
+        if self._refine and (kronecker_cg or not self._fact_full and not self._fact_kronecker):
             # A sub-sampled Hessian as the preconditioner of CG on the exact
             # Hessian (two passes over X per product): a few products make the
             # step an exact Newton step to the forcing tolerance, and the full
@@ -438,12 +447,15 @@ class NewtonSolver(NewtonLoop):
 
     def _extra_log(self):
         parts = []
-        if not self._fact_full:
+        if self._fact_kronecker:
+            parts.append("the start's Kronecker Hessian"
+                         + (f", cg {self._n_cg}" if self._kronecker_uses > 1 else ""))
+        elif not self._fact_full:
             parts.append("sub-sampled Hessian" + (f", cg {self._n_cg}" if self._n_cg else ""))
-            if self._hessp_used < 1.0:
-                parts.append(f"products on {self._hessp_used:.0%} of the rows")
         elif not self.exact_steps:
             parts.append("Hessian reused")
+        if self._hessp_used < 1.0:
+            parts.append(f"products on {self._hessp_used:.0%} of the rows")
         if self._fact is not None and self._fact.corrected:
             parts.append(self._fact.corrected)
         if self._mu:
