@@ -111,6 +111,18 @@ class BinomialLoss:
         return self._value(y, Z[:, 0] + t * dZ[:, 0])
 
 
+def _row_max(Z):
+    """``Z.max(axis=1)``, through elementwise maxima of the columns when they are
+    few: numpy's reduction along a short last axis is four times slower (100k x
+    10: 2.9 -> 0.7 ms)."""
+    if Z.shape[1] > 64 or Z.shape[1] == 0:
+        return Z.max(axis=1)
+    m = Z[:, 0].copy()
+    for c in range(1, Z.shape[1]):
+        np.maximum(m, Z[:, c], out=m)
+    return m
+
+
 def _shifted_exp(Z):
     """``(S, E, s)``: ``S = Z - max_k Z``, ``E = exp(S)`` and ``s = sum_k E``.
 
@@ -119,7 +131,7 @@ def _shifted_exp(Z):
     matrix-vector product: numpy's reductions along a short last axis are several
     times slower than BLAS on an (n, K) array.
     """
-    S = Z - Z.max(axis=1, keepdims=True)
+    S = Z - _row_max(Z)[:, None]
     E = np.exp(S)
     s = E @ np.ones(Z.shape[1], dtype=Z.dtype)
     return S, E, s

@@ -345,7 +345,7 @@ class LinearObjective:
                 and self.k == 1 and self.loss.diagonal_curvature and X.nnz > 0
                 and X.data.dtype == self.dtype)
 
-    def _fused_pass(self, V, residual):
+    def _fused_pass(self, V, residual, blocks=None):
         """``(X @ V_W + V_b, [X, 1]^T R)`` with ``R`` built block by block from the
         first product, ``R[rows] = residual(rows, dZ[rows])``: one read of dense X.
 
@@ -353,7 +353,9 @@ class LinearObjective:
         residuals it leads to) are memory-bound passes. Done block by block
         (2 MB of rows, which stay in cache between the two products) X is read
         from memory once for both: 200k x 100, binomial value and gradient at
-        ``Z + X d``, 16 -> 11 ms.
+        ``Z + X d``, 16 -> 11 ms. ``blocks`` (slices of rows, see
+        ``sample_row_blocks``) restricts both products to those rows; ``dZ`` is
+        then only filled there.
         """
         X, p, k = self.X, self.n_features, self.k
         W = np.ascontiguousarray(V[:p])
@@ -362,7 +364,9 @@ class LinearObjective:
         out = np.empty(self.shape, dtype=self.dtype)
         if self.fit_intercept:
             out[p] = 0
-        for rows in _row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS):
+        if blocks is None:
+            blocks = _row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS)
+        for rows in blocks:
             Xb = X[rows]
             dz = np.matmul(Xb, W, out=dZ[rows])
             if self.fit_intercept:
@@ -414,16 +418,20 @@ class LinearObjective:
             return cached[1]
         return self.loss.curvature(self.y, Z)
 
-    def hessp(self, curv, V):
+    def hessp(self, curv, V, blocks=None):
         """Hessian-vector product; ``V`` has the shape of ``coef``. Two passes over X
-        (dense X: one read of it, ``_fused_pass``)."""
+        (dense X: one read of it, ``_fused_pass``). ``blocks`` (from
+        ``sample_row_blocks``; dense X only): the product with the Hessian of
+        those rows alone, their weights renormalised to sum to one."""
         if self._fuses():
             def residual(rows, dz):
                 R = self.loss.curvature_times(curv[rows], dz)
                 R *= self.sw[rows, None]
                 return R
 
-            out = self._fused_pass(V, residual)[1]
+            out = self._fused_pass(V, residual, blocks)[1]
+            if blocks is not None:
+                out /= sum(float(self.sw[rows].sum()) for rows in blocks)
             if self.alpha:
                 out[: self.n_features] += self.alpha * self._W(V)
             return out
@@ -495,12 +503,29 @@ class LinearObjective:
             return self._gram(curv, dtype, rows, row_weights=row_weights)[0]
         dtype = self.dtype if dtype is None else dtype
         p, k = self.n_features, self.k
-        H = np.zeros((self.size, self.size), dtype=dtype)
-        self._multinomial_hessian(H, curv, rows, self._sample_weights(rows, row_weights))
+        if self.same_probabilities(curv):
+            # (diag(p) - p p^T) (x) [X, 1]^T S [X, 1]: one Gram matrix, where the
+            # sandwich products cost K^2 of them (100k x 50, K = 10: an exact
+            # Hessian for less than a 4,096-row sub-sampled one).
+            q = curv[0].astype(np.float64)
+            G = self._gram(np.ones(self.n_samples, dtype=self.dtype), dtype, rows,
+                           row_weights=row_weights, penalty=False)[0]
+            H = np.kron(G, np.diag(q) - np.outer(q, q)).astype(dtype, copy=False)
+        else:
+            H = np.zeros((self.size, self.size), dtype=dtype)
+            self._multinomial_hessian(H, curv, rows,
+                                      self._sample_weights(rows, row_weights))
         if self.alpha:
             idx = np.arange(p * k)
             H[idx, idx] += self.alpha
         return H
+
+    def same_probabilities(self, curv):
+        """Whether every sample has the same multinomial probabilities ``curv``:
+        all coefficients but the intercepts zero (the usual start). The Hessian
+        is then a Kronecker product, cheap to form exactly (see ``hessian``)."""
+        return (not self.loss.diagonal_curvature and curv.shape[0] > 0
+                and bool(np.all(curv == curv[0])))
 
     def _sample_weights(self, rows, row_weights):
         """Weights of the sub-sample ``rows`` (None: all rows), each times its
@@ -547,6 +572,25 @@ class LinearObjective:
             q[free] = np.minimum(1.0, pi[free] * (room / share))
         rows = np.flatnonzero(rng.random_sample(n) < q)
         return rows, 1.0 / q[rows]
+
+    def sample_row_blocks(self, fraction, rng):
+        """About ``fraction`` of the rows, as contiguous blocks for ``hessp``, or
+        None (all rows) when that is above two thirds of them or X is sparse.
+
+        Every k-th block (``k = round(1 / fraction)``) from a random offset
+        (systematic sampling), blocks
+        small enough for the sample to hold at least 16 of them: the products
+        read X in place, without gathering rows, and the sample spans the whole
+        data, so that rows ordered by class or by time are all represented.
+        """
+        n = self.n_samples
+        step = int(round(1.0 / fraction)) if fraction > 0 else 1
+        if step < 2 or not self._fuses():
+            return None
+        size = max(1, min(_block_rows(self.n_features, _SYRK_BLOCK_ELEMENTS),
+                          int(fraction * n) // 16))
+        starts = range(int(rng.randint(step)) * size, n, step * size)
+        return [slice(start, min(start + size, n)) for start in starts] or None
 
     def _row_scales(self):
         """``||[x_i, 1] / rms||^2`` for every row, computed once (one pass)."""
@@ -596,6 +640,7 @@ class LinearObjective:
             shift = self._gram_shift()
             if shift is not None:
                 self.confirm_values()  # before the shifted copies of X's blocks
+            self._sum_of_squares = None
             A, B = self._gram(np.ones(self.n_samples, dtype=self.dtype), np.float64,
                               None, Y, shift)
         if pending:
@@ -625,9 +670,10 @@ class LinearObjective:
             return None
         return mean
 
-    def _gram(self, c, dtype, rows, Y=None, shift=None, row_weights=None):
+    def _gram(self, c, dtype, rows, Y=None, shift=None, row_weights=None, penalty=True):
         """``(weighted_gram, [X, 1]^T S diag(c) Y or None)``, X's columns shifted
-        by ``shift`` when given (dense X only)."""
+        by ``shift`` when given (dense X only), without ``alpha I`` unless
+        ``penalty``."""
         dtype = self.dtype if dtype is None else dtype
         m, p = self.shape[0], self.n_features
         H = np.zeros((m, m), dtype=dtype)
@@ -642,7 +688,7 @@ class LinearObjective:
                     B[p] = w.sum(axis=0)
         else:
             self._dense_hessian(H, c, rows, sw_rows, Y, B, shift)
-        if self.alpha:
+        if self.alpha and penalty:
             idx = np.arange(p)
             H[idx, idx] += self.alpha
         return H, B
@@ -655,9 +701,10 @@ class LinearObjective:
         n_rows = self.n_samples if rows is None else len(rows)
         blocks = _row_blocks(n_rows, m, _SYRK_BLOCK_ELEMENTS, _SYRK_MIN_ROWS)
         if (rows is None and shift is None and self._uniform_weights
-                and self.loss.constant_hessian
+                and curv.ndim == 1 and not np.ptp(curv)
                 and not sp.issparse(X) and X.dtype == dtype and X.flags.c_contiguous):
-            # Every row has the same weight (least squares, no sample weights):
+            # Every row has the same weight (no sample weights, and least squares
+            # or a Gram matrix for a Kronecker-product Hessian):
             # SYRK reads X's blocks in place and the weight scales the sum once,
             # no scaled copy (1M x 50: the copy cost as much as the SYRK).
             c = float(self.sw[0] * curv[0])

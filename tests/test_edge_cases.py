@@ -169,12 +169,14 @@ def test_rounding_level_stop_needs_a_small_gradient():
     assert result.converged
 
 
-@pytest.mark.xfail(strict=True, reason=(
+@pytest.mark.xfail(strict=False, reason=(
     "tol=1e-14 is below the gradient's rounding noise in unit-RMS units (3e-14: "
     "the raw predictions grow to ~30), which exceeds the floor 10 eps |g0| "
     "(1.1e-14), so newton runs to max_iter and warns; the plain max|g| test used "
     "to pass here. Stopping on objective changes at rounding level, or flooring at "
-    "10 eps rms(Z), stopped float32 fits too early"))
+    "10 eps rms(Z), stopped float32 fits too early. Not strict: whether some "
+    "iterate's gradient falls below 1e-14 by rounding depends on the path (since "
+    "the first step from the Kronecker Hessian, iteration 15 does)"))
 def test_tol_below_rounding_noise_stops_at_rounding_level():
     # Found by the hypothesis long profile (while checking the lbfgs tolerances).
     # The optimum is reached by iteration 15; what is wanted is convergence at

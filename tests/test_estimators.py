@@ -1,6 +1,7 @@
 """Behaviour of the estimators as a scikit-learn user sees it."""
 
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -273,3 +274,21 @@ def test_parallel_line_search_gives_identical_coefficients(solver):
     np.testing.assert_array_equal(serial.coef_, threaded.coef_)
     np.testing.assert_array_equal(serial.intercept_, threaded.intercept_)
     assert serial.n_iter_ == threaded.n_iter_
+
+
+def test_newton_multinomial_with_sampled_products_reaches_the_exact_optimum(capsys):
+    """Tall dense multinomial data whose rows are sorted by class: the first step
+    from the Kronecker Hessian, then CG whose first products use a fifth of the
+    rows, then half of them; the fit still ends where the exact Hessian's does."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((20000, 5))
+    y = np.argmax(X[:, :3] + 0.5 * rng.standard_normal((20000, 3)), axis=1)
+    order = np.argsort(y, kind="stable")
+    X, y = np.ascontiguousarray(X[order]), y[order]
+    clf = HessianClassifier(solver="newton", alpha=1e-4, verbose=1).fit(X, y)
+    log = capsys.readouterr().out
+    shares = [int(v) for v in re.findall(r"products on (\d+)% of the rows", log)]
+    assert shares == [pytest.approx(20, abs=2), pytest.approx(50, abs=2)]
+    exact = HessianClassifier(solver="newton", alpha=1e-4, hessian_subsample=1.0).fit(X, y)
+    np.testing.assert_allclose(clf.coef_, exact.coef_, rtol=0, atol=1e-7)
+    np.testing.assert_allclose(clf.intercept_, exact.intercept_, rtol=0, atol=1e-7)

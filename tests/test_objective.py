@@ -648,3 +648,85 @@ def test_newton_extrapolation_saves_iterations_and_keeps_the_optimum(monkeypatch
     monkeypatch.setattr(solver_base, "EXTRAPOLATE_RATIO", np.inf)
     plain = HessianClassifier(alpha=alpha, solver="newton", tol=1e-10).fit(X, y)
     assert ours.n_iter_ < plain.n_iter_
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+@with_intercept
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multinomial_hessian_with_shared_probabilities_is_a_kronecker_product(
+        fmt, fit_intercept, weighted):
+    """With all coefficients but the intercepts zero every sample has the same
+    probabilities: ``hessian`` forms the Kronecker product, equal to the
+    Hessian-vector products column by column, on all rows and on a sub-sample."""
+    obj, X, y, sw, coef = make_problem("multinomial-3", fmt, np.float64, fit_intercept,
+                                       weighted)
+    coef[: obj.n_features] = 0.0
+    curv = obj.curvature(coef, obj.predictor(coef))
+    assert obj.same_probabilities(curv)
+    np.testing.assert_allclose(obj.hessian(curv, dtype=np.float64),
+                               _full_hessian_from_hessp(obj, curv), rtol=1e-12, atol=1e-14)
+    rows = np.arange(0, obj.n_samples, 3)
+    row_weights = np.linspace(1.0, 2.0, rows.size)
+    sandwich = np.zeros((obj.size, obj.size))
+    obj._multinomial_hessian(sandwich, curv, rows, obj._sample_weights(rows, row_weights))
+    sandwich[np.arange(obj.n_features * obj.k), np.arange(obj.n_features * obj.k)] += ALPHA
+    np.testing.assert_allclose(
+        obj.hessian(curv, dtype=np.float64, rows=rows, row_weights=row_weights), sandwich,
+        rtol=1e-12, atol=1e-14)
+    coef[0, 0] = 0.1  # probabilities now differ between samples
+    assert not obj.same_probabilities(obj.curvature(coef, obj.predictor(coef)))
+
+
+@pytest.mark.parametrize("case", ["binomial", "multinomial-3"])
+def test_row_block_products_are_those_of_the_rows_alone(case):
+    """``hessp`` on ``sample_row_blocks``: the product with the Hessian of the
+    objective restricted to those rows (weights renormalised), the sample about
+    the fraction asked for and spread over all the rows."""
+    rng = np.random.RandomState(0)
+    n, p = 2000, 4
+    X = rng.standard_normal((n, p))
+    y = (np.arange(n) * 3 // n).astype(float)  # sorted by class
+    loss, k = LOSSES[case]
+    if loss == "multinomial":
+        y = y.astype(int)
+    else:
+        y = (y > 0).astype(float)
+    sw = rng.uniform(0.5, 2.0, size=n)
+    obj = make_objective(loss, X, y, sw, ALPHA, True, k)
+    coef = 0.3 * rng.standard_normal(obj.shape)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    blocks = obj.sample_row_blocks(0.25, np.random.RandomState(1))
+    rows = np.concatenate([np.arange(n)[b] for b in blocks])
+    assert abs(rows.size / n - 0.25) < 0.02
+    assert rows.min() < n / 8 and rows.max() > n - n / 8  # spans every class
+    sub = make_objective(loss, X[rows], y[rows], sw[rows], ALPHA, True, k)
+    V = rng.standard_normal(obj.shape)
+    np.testing.assert_allclose(obj.hessp(curv, V, blocks), sub.hessp(curv[rows], V),
+                               rtol=1e-12, atol=1e-14)
+    assert obj.sample_row_blocks(0.8, rng) is None
+    sparse = make_objective(loss, sp.csr_matrix(X), y, sw, ALPHA, True, k)
+    assert sparse.sample_row_blocks(0.25, rng) is None
+
+
+def test_cg_uses_the_relaxed_product_after_the_first_with_the_residual_ratio():
+    """``relaxed_hessp`` serves every product but the first, and is told the
+    residual's size relative to the gradient's; exact, it changes nothing."""
+    from sklearn_hessian.solvers._cg import preconditioned_cg
+
+    rng = np.random.RandomState(0)
+    A = rng.standard_normal((30, 30))
+    H = A @ A.T + 30 * np.eye(30)
+    g = rng.standard_normal((30, 1))
+    ratios = []
+
+    def relaxed(p, ratio):
+        ratios.append(ratio)
+        return H @ p
+
+    args = (lambda p: H @ p, g, lambda r: r / np.diag(H)[:, None], 1e-10, 100, 1.0)
+    plain, n_plain = preconditioned_cg(*args)
+    relaxed_s, n_relaxed = preconditioned_cg(*args, relaxed_hessp=relaxed)
+    np.testing.assert_allclose(relaxed_s, plain, rtol=1e-12)
+    assert n_relaxed == n_plain and len(ratios) == n_plain - 1
+    assert 0 < ratios[-1] < ratios[0] < 1  # the residual shrinks
+    np.testing.assert_allclose(H @ plain, -g, rtol=0, atol=1e-4)

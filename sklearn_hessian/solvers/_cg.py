@@ -6,7 +6,7 @@ import numpy as np
 
 
 def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
-                      residual_tol=None, residual_weights=None):
+                      residual_tol=None, residual_weights=None, relaxed_hessp=None):
     """Approximately solve ``H s = -g`` by preconditioned conjugate gradients.
 
     Stops on LIBLINEAR's quadratic-model rule ``j (Q_j - Q_{j-1}) >= eta Q_j``
@@ -19,8 +19,14 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
     stops once ``max|r| <= residual_tol``: for a quadratic objective the residual
     ``r = -g - H s`` is minus the gradient at the new point, so that is the outer
     stopping test met in advance; ``residual_weights`` (broadcasting against
-    ``r``) weigh its entries as the outer test weighs the gradient's. Returns
-    ``(s, iterations)``.
+    ``r``) weigh its entries as the outer test weighs the gradient's.
+    ``relaxed_hessp(p, ratio)``, when given, replaces ``hessp`` after the first
+    iteration: a cheaper, inexact product, allowed an error that grows as the
+    residual shrinks (``ratio = |r| / |g|``). An error ``E p`` in the product of
+    iteration j moves the step by about ``a_j E p_j``, and ``a_j H p_j`` is the
+    change of the residual then, of the size of ``r_j``: so errors of products
+    made once the residual is small barely move it (the relaxation of inexact
+    Krylov methods, Simoncini and Szyld 2003). Returns ``(s, iterations)``.
     """
     s = np.zeros_like(g)
     r = -g
@@ -29,8 +35,12 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
     rz = float(np.vdot(r, z))
     Q = 0.0
     n_cg = 0
+    g_norm = float(np.linalg.norm(g)) if relaxed_hessp is not None else 0.0
     for n_cg in range(1, max_iter + 1):
-        Hp = hessp(p)
+        if n_cg == 1 or relaxed_hessp is None or not g_norm > 0:
+            Hp = hessp(p)
+        else:
+            Hp = relaxed_hessp(p, float(np.linalg.norm(r)) / g_norm)
         pHp = float(np.vdot(p, Hp))
         if not pHp > 1e-14 * float(np.vdot(p, curvature_scale * p)):
             if n_cg == 1:
