@@ -115,7 +115,7 @@ def _label_index(y, classes, unknown):
     return index
 
 
-def _check_values(estimator, A, name):
+def _check_values(estimator, A, name, sum_of_squares=None):
     """Refuse non-finite values, and values whose squares summed over the samples
     overflow A's dtype.
 
@@ -126,13 +126,17 @@ def _check_values(estimator, A, name):
     for finite values, and when it times the number of samples stays below the
     dtype's largest value, so does the largest square times it. Otherwise the
     values are looked at more closely: scikit-learn's check, with its message,
-    then the largest of them.
+    then the largest of them. ``sum_of_squares``: that dot product, when a pass
+    made anyway computed it (the Gram matrix's trace, see
+    ``LinearObjective.confirm_values``).
     """
     values = A.data if sp.issparse(A) else A
     if values.size == 0:
         return
     with np.errstate(over="ignore", invalid="ignore"):
-        if values.flags.c_contiguous or values.flags.f_contiguous:
+        if sum_of_squares is not None:
+            total = float(sum_of_squares)
+        elif values.flags.c_contiguous or values.flags.f_contiguous:
             flat = values.ravel(order="K")  # a view
             total = float(np.dot(flat, flat))
         else:

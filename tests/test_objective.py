@@ -600,22 +600,27 @@ def test_class_block_preconditioner_inverts_the_class_blocks():
 
 @pytest.mark.parametrize("bad", [None, np.nan, np.inf, 1e200])
 def test_deferred_value_check_runs_only_when_the_gram_trace_cannot_vouch(bad):
-    """Least squares' Gram pass checks X's values from its trace: the separate
-    check runs only for values that are non-finite or whose squares overflow,
-    and then before anything is solved."""
+    """Least squares' Gram pass checks X's values from its trace: the check is
+    handed X's squares summed, so it reads X itself only for values that are
+    non-finite or whose squares overflow, and then before anything is solved."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((300, 4))
     if bad is not None:
         X[7, 2] = bad
     calls = []
-    objective = make_objective("squared_error", X, rng.standard_normal((300, 1)), None,
-                               1e-3, True, 1, check_values=lambda: calls.append(1))
+    objective = make_objective(
+        "squared_error", X, rng.standard_normal((300, 1)), None, 1e-3, True, 1,
+        check_values=lambda sum_of_squares=None: calls.append(sum_of_squares))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no overflow/invalid warnings either
         objective.least_squares_statistics()
-    assert len(calls) == (0 if bad is None else 1)
+    limit = np.finfo(X.dtype).max
+    vouched = [c is not None and c * X.shape[0] <= limit for c in calls]
+    assert vouched == ([True] if bad is None else [False])
+    if bad is None:
+        assert calls[0] == pytest.approx(float(np.sum(X * X)), rel=1e-12)
     objective.confirm_values()  # once only
-    assert len(calls) == (0 if bad is None else 1)
+    assert len(calls) == 1
 
 
 @pytest.mark.parametrize("minimum, expected", [(0.7, 1.0), (2.5, 2.0), (100.0, 8.0)])
