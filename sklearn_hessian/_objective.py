@@ -47,8 +47,10 @@ def _row_blocks(n_samples, n_cols, elements=_BLOCK_ELEMENTS, min_rows=1):
         yield slice(start, min(start + size, n_samples))
 
 
-def _squared_t_dot(X, C):
-    """``(X * X).T @ C`` without squaring all of X at once (that would copy it).
+def _squared_t_dot(X, C, sums=None):
+    """``(X * X).T @ C`` without squaring all of X at once (that would copy it);
+    with ``sums`` (float64, shape ``(n_features, C.shape[1])``), ``X.T @ C`` added
+    to it in the same pass.
 
     Blocks run along the compressed axis of sparse X (rows of CSR, columns of
     CSC), sized by their number of stored entries. A sparse block is built on
@@ -65,13 +67,16 @@ def _squared_t_dot(X, C):
         # temporary at all, a third of the time (sparse 50k x 200k: 5 -> 2 ms).
         out = np.zeros((p, C.shape[1]))
         _weighted_squares(True, np.zeros((0, 0), dtype=X.data.dtype), X.data, X.indices,
-                          X.indptr, np.ascontiguousarray(C, dtype=np.float64), out)
+                          X.indptr, np.ascontiguousarray(C, dtype=np.float64), out,
+                          np.zeros((0, 0)) if sums is None else sums)
         return out.astype(C.dtype, copy=False)
     out = np.zeros((p, C.shape[1]), dtype=C.dtype)
     if not sp.issparse(X):
         for rows in _row_blocks(n, p):
             Xb = X[rows]
             out += (Xb * Xb).T @ C[rows]
+            if sums is not None:  # the block is in cache
+                sums += Xb.T @ C[rows]
         return out
     csr = X.format == "csr"
     if X.format not in ("csr", "csc"):
@@ -79,17 +84,20 @@ def _squared_t_dot(X, C):
         csr = True
     n_lines = n if csr else p
     per_line = max(1, X.nnz // max(1, n_lines))
+    kind = sp.csr_matrix if csr else sp.csc_matrix
     for lines in _row_blocks(n_lines, per_line):
         start, stop = X.indptr[lines.start], X.indptr[lines.stop]
         data = X.data[start:stop]
-        parts = (data * data, X.indices[start:stop],
-                 X.indptr[lines.start:lines.stop + 1] - start)
-        if csr:
-            block = sp.csr_matrix(parts, shape=(lines.stop - lines.start, p))
-            out += np.asarray(block.T @ C[lines])
-        else:
-            block = sp.csc_matrix(parts, shape=(n, lines.stop - lines.start))
-            out[lines] = np.asarray(block.T @ C)
+        index = (X.indices[start:stop], X.indptr[lines.start:lines.stop + 1] - start)
+        shape = (lines.stop - lines.start, p) if csr else (n, lines.stop - lines.start)
+        for values, total in ((data * data, out), (data, sums)):
+            if total is None:
+                continue
+            block = kind((values, *index), shape=shape)
+            if csr:
+                total += np.asarray(block.T @ C[lines])
+            else:
+                total[lines] += np.asarray(block.T @ C)
     return out
 
 
@@ -450,19 +458,22 @@ class LinearObjective:
     def intercept_column(self, curv):
         """``X^T S c`` (float64, shape ``(n_features,)``): the Hessian's intercept
         column above its diagonal entry, for a loss with one curvature per sample
-        (``c = curv``). One pass over X; kept when the Hessian is constant (the
-        newton-cg preconditioner of least squares, ``_CentredJacobi``)."""
-        if self.loss.constant_hessian and self._intercept_column is not None:
-            return self._intercept_column
+        (``c = curv``; the newton-cg preconditioner, ``_CentredJacobi``). Taken
+        from the pass of ``hessian_diag`` at the same ``curv``, or kept when the
+        Hessian is constant; otherwise one pass over X."""
+        cached = self._intercept_column
+        if cached is not None and (self.loss.constant_hessian or cached[0] is curv):
+            return cached[1]
         w = (self.sw * curv).astype(self.dtype, copy=False)
         m = np.asarray(self.X.T @ w if sp.issparse(self.X) else w @ self.X,
                        dtype=np.float64).ravel()
-        if self.loss.constant_hessian:
-            self._intercept_column = m
+        self._intercept_column = (curv, m)
         return m
 
     def hessian_diag(self, curv):
-        """Diagonal of the Hessian, shape of ``coef``; one pass over X, no copy of X."""
+        """Diagonal of the Hessian, shape of ``coef``; one pass over X, no copy of X.
+        With an intercept and one curvature per sample, the same pass also forms
+        ``intercept_column(curv)``."""
         p = self.n_features
         if self.loss.constant_hessian:
             # Unit curvature: the columns' mean squares, which the stopping test's
@@ -471,14 +482,19 @@ class LinearObjective:
             out[:] = self._column_mean_squares()[:, None]
             out[:p] += self.alpha
             return out
+        sums = None
         if self.loss.diagonal_curvature:
             c = (self.sw * curv)[:, None]  # (n, 1), the same for every output
+            if self.fit_intercept:
+                sums = np.zeros((p, 1))
         else:
             c = self.sw[:, None] * curv * (1 - curv)  # (n, K)
         out = np.empty(self.shape, dtype=self.dtype)
-        out[:p] = _squared_t_dot(self.X, c) + self.alpha
+        out[:p] = _squared_t_dot(self.X, c, sums) + self.alpha
         if self.fit_intercept:
             out[p] = c.sum(axis=0)
+        if sums is not None:
+            self._intercept_column = (curv, sums[:, 0])
         return out
 
     def hessian(self, curv, dtype=None, rows=None, row_weights=None):

@@ -56,13 +56,19 @@ def weighted_squares(
     const index_t[::1] indptr,
     const double[:, ::1] weights,
     double[:, ::1] out,
+    double[:, ::1] sums,
 ):
     """``out[j, c] += sum_i weights[i, c] x_ij^2`` (``(X * X).T @ weights``) in
-    one pass over X, without forming the squares of X."""
+    one pass over X, without forming the squares of X; unless ``sums`` is empty,
+    also ``sums[j, c] += sum_i weights[i, c] x_ij`` (``X.T @ weights``) in the
+    same pass."""
     cdef Py_ssize_t n = weights.shape[0], kc = weights.shape[1], i, j, jj, c
     cdef double x
     cdef double* o = &out[0, 0]
+    cdef double* sm = NULL
     cdef const double* wt
+    if sums.shape[0] > 0:
+        sm = &sums[0, 0]
     with nogil:
         for i in range(n):
             wt = &weights[i, 0]
@@ -70,14 +76,20 @@ def weighted_squares(
                 for jj in range(indptr[i], indptr[i + 1]):
                     x = data[jj]
                     o[indices[jj]] += wt[0] * x * x
+                    if sm != NULL:
+                        sm[indices[jj]] += wt[0] * x
             elif sparse:
                 for jj in range(indptr[i], indptr[i + 1]):
                     x = data[jj]
                     j = indices[jj] * kc
                     for c in range(kc):
                         o[j + c] += wt[c] * x * x
+                        if sm != NULL:
+                            sm[j + c] += wt[c] * x
             else:
                 for jj in range(Xd.shape[1]):
                     x = Xd[i, jj]
                     for c in range(kc):
                         o[jj * kc + c] += wt[c] * x * x
+                        if sm != NULL:
+                            sm[jj * kc + c] += wt[c] * x

@@ -735,3 +735,19 @@ def test_cg_uses_the_relaxed_product_after_the_first_with_the_residual_ratio():
     assert n_relaxed == n_plain and len(ratios) == n_plain - 1
     assert 0 < ratios[-1] < ratios[0] < 1  # the residual shrinks
     np.testing.assert_allclose(H @ plain, -g, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr", "csc"])
+def test_squared_t_dot_forms_the_plain_sums_in_the_same_pass(fmt):
+    """``_squared_t_dot(X, C, sums)``: ``(X * X).T @ C`` returned and ``X.T @ C``
+    added to ``sums`` (newton-cg's intercept column rides on the diagonal's
+    pass)."""
+    from sklearn_hessian._objective import _squared_t_dot
+
+    rng = np.random.default_rng(0)
+    Xd = rng.standard_normal((400, 9)) * (rng.random((400, 9)) < 0.3)
+    X = Xd if fmt == "dense" else getattr(sp, f"{fmt}_matrix")(Xd)
+    C = rng.random((400, 2))
+    sums = np.ones((9, 2))
+    np.testing.assert_allclose(_squared_t_dot(X, C, sums), (Xd * Xd).T @ C, rtol=1e-12)
+    np.testing.assert_allclose(sums, 1.0 + Xd.T @ C, rtol=1e-12)

@@ -204,24 +204,24 @@ class NewtonCGSolver(NewtonLoop):
         w = self.DIAG_WEIGHT_QUADRATIC if objective.loss.constant_hessian else self.DIAG_WEIGHT
         diag = objective.hessian_diag(curv)
         M = self.floored_diagonal(w * diag + (1.0 - w) * objective.alpha)
-        Minv = 1.0 / M
-        symmetric, k = objective.class_symmetric, objective.k
-
-        def precondition(r):
-            z = Minv * r
-            if symmetric:  # stay in the zero-mean subspace where H is definite
-                center_classes(z, k)
-            return z
-
         p = objective.n_features
         h = float(diag[p, 0]) if objective.fit_intercept else 0.0
         if objective.loss.diagonal_curvature and h > 0:
-            w = self.DIAG_WEIGHT_CENTRED
-            m = objective.intercept_column(curv)
+            m = objective.intercept_column(curv)  # from hessian_diag's pass
             var = np.maximum(diag[:p, 0].astype(np.float64) - objective.alpha - m * m / h, 0)
-            D = np.append(w * var + objective.alpha, h)[:, None].astype(diag.dtype)
-            D = self.floored_diagonal(D)
+            D = np.append(self.DIAG_WEIGHT_CENTRED * var + objective.alpha, h)
+            D = self.floored_diagonal(D[:, None].astype(diag.dtype))
             precondition = _CentredJacobi(D[:p], m, float(D[p, 0]))
+        else:
+            Minv = 1.0 / M
+            symmetric, k = objective.class_symmetric, objective.k
+
+            def precondition(r):
+                z = Minv * r
+                if symmetric:  # stay in the zero-mean subspace where H is definite
+                    center_classes(z, k)
+                return z
+
         if objective.loss.constant_hessian:
             self._M = M, precondition
         return M, precondition

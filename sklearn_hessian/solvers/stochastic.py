@@ -803,7 +803,7 @@ def _squares_t_dot(objective, C):
     out = np.zeros((X.shape[1], C.shape[1]))
     data, indices, indptr = _csr_arrays(X, dtype)
     _weighted_squares(False, X, data, indices, indptr,
-                      np.ascontiguousarray(C, dtype=np.float64), out)
+                      np.ascontiguousarray(C, dtype=np.float64), out, np.zeros((0, 0)))
     return out
 
 
