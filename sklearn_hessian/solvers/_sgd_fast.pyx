@@ -245,6 +245,35 @@ cdef inline void _fold_steps(
             wsnap[j * k + c] = w[j * k + c]
 
 
+cdef struct LogProduct:
+    double prod
+    int exp
+
+
+cdef inline void _add_loss(double* f, LogProduct* acc, double value, double q,
+                           double weight, double unit, double scale) noexcept nogil:
+    """``f += scale * weight * (value + log(q))``, a sample's loss split as
+    ``_residual`` returns it. For the samples of weight ``unit`` the log(q) are
+    summed as the log of their product ``acc`` (``_log_product``): one logarithm
+    every few hundred samples instead of one each (a third of an epoch of a9a).
+    q is in [1, k] or [1, 2]; the product is renormalised before it could
+    overflow."""
+    cdef int e
+    if weight == unit:
+        f[0] += scale * unit * value
+        acc.prod *= q
+        if acc.prod > 1e200:
+            acc.prod = frexp(acc.prod, &e)
+            acc.exp += e
+    else:
+        f[0] += scale * weight * (value + log(q))
+
+
+cdef inline double _log_product(LogProduct acc) noexcept nogil:
+    """log of the product ``_add_loss`` accumulated."""
+    return log(acc.prod) + acc.exp * LN2
+
+
 cdef inline double _residual(
     int loss, const double* z, Py_ssize_t k, const double* y, double* r, bint value,
     double* q,
@@ -401,9 +430,8 @@ def sgd_steps(
     # dinv has one column per output, or one for all.
     cdef Py_ssize_t kd = k if per_output else 1
     cdef double S = 0.0, eta = eta0, u, total, weight, value, f = 0.0
-    cdef double q = 1.0, q_prod = 1.0, fo = 0.0, qo_prod = 1.0
-    cdef int qo_exp = 0
-    cdef int q_exp = 0, q_exp2 = 0
+    cdef double q = 1.0, fo = 0.0
+    cdef LogProduct q_acc = LogProduct(1.0, 0), qo_acc = LogProduct(1.0, 0)
     cdef bint memory = R_in.shape[0] > 0
     cdef bint record = G_acc.shape[0] > 0
     cdef bint record_r = R_out.shape[0] > 0
@@ -495,16 +523,9 @@ def sgd_steps(
             _row_predict(sparse, xrow, dp, ip, start, end, p, k, w,
                          NULL if zv != NULL else v, S, z, wo, zo)
             if wo != NULL:
-                # The loss at W_obj, its log(q) summed as below.
+                # The loss at W_obj.
                 value = _residual(loss, zo, k, &y[s * ky], rg, True, &q)
-                if omega[s] == 1.0:
-                    fo += gscale * value
-                    qo_prod *= q
-                    if qo_prod > 1e200:
-                        qo_prod = frexp(qo_prod, &q_exp2)
-                        qo_exp += q_exp2
-                else:
-                    fo += gscale * omega[s] * (value + log(q))
+                _add_loss(&fo, &qo_acc, value, q, omega[s], 1.0, gscale)
 
             # The loss's gradient with respect to z, minus the memory's.
             value = _residual(loss, z, k, &y[s * ky], delta, record, &q)
@@ -516,18 +537,7 @@ def sgd_steps(
                 bad = i
                 break
             if record:
-                # The samples' log(q) summed as the log of their product: one
-                # logarithm every few hundred samples instead of one each (a
-                # third of an epoch of a9a). q is in [1, k] or [1, 2]; the
-                # product is renormalised before it could overflow.
-                if weight == 1.0:
-                    f += gscale * value
-                    q_prod *= q
-                    if q_prod > 1e200:
-                        q_prod = frexp(q_prod, &q_exp2)
-                        q_exp += q_exp2
-                else:
-                    f += gscale * weight * (value + log(q))
+                _add_loss(&f, &q_acc, value, q, weight, 1.0, gscale)
             for c in range(k):
                 u = r_in[s * k + c] if memory else 0.0
                 if record_r:
@@ -592,8 +602,8 @@ def sgd_steps(
             _fold_steps(d, k, kd, gscale / eta0, di, w, wsnap, gacc)
         for j in range(d * k):
             w[j] += S * v[j]
-        f += gscale * (log(q_prod) + q_exp * LN2)
-        fo += gscale * (log(qo_prod) + qo_exp * LN2)
+        f += gscale * _log_product(q_acc)
+        fo += gscale * _log_product(qo_acc)
     return t, n_avg, bad, f, fo
 
 
@@ -623,9 +633,9 @@ def anchor_pass(
     cdef Py_ssize_t d = W.shape[0]
     cdef Py_ssize_t p = d - 1 if fit_intercept else d
     cdef Py_ssize_t s, c, start, end
-    cdef double f = 0.0, value, weight, q, q_prod = 1.0
+    cdef double f = 0.0, value, weight, q
+    cdef LogProduct q_acc = LogProduct(1.0, 0)
     cdef double w0 = sw[0] if n > 0 else 0.0
-    cdef int q_exp = 0, q_exp2 = 0
     cdef const floating* xrow = NULL
     cdef const floating* dp = &data[0] if sparse else NULL
     cdef const index_t* ip = &indices[0] if sparse else NULL
@@ -644,23 +654,14 @@ def anchor_pass(
             _row_predict(sparse, xrow, dp, ip, start, end, p, k, w, NULL, 0.0, z, NULL, NULL)
             value = _residual(loss, z, k, &Y[s, 0], r, True, &q)
             weight = sw[s]
-            # log(q) of equal weights summed as the log of their product, as
-            # in sgd_steps.
-            if weight == w0:
-                f += weight * value
-                q_prod *= q
-                if q_prod > 1e200:
-                    q_prod = frexp(q_prod, &q_exp2)
-                    q_exp += q_exp2
-            else:
-                f += weight * (value + log(q))
+            _add_loss(&f, &q_acc, value, q, weight, w0, 1.0)
             for c in range(k):
                 R[s, c] = r[c]
                 r[c] *= weight
             if weight != 0:
                 _row_scatter(sparse, xrow, dp, ip, start, end, p, k, fit_intercept,
                              NULL, 1, r, g, NULL, NULL)
-        f += w0 * (log(q_prod) + q_exp * LN2)
+        f += w0 * _log_product(q_acc)
     return f
 
 
