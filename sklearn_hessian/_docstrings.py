@@ -154,8 +154,10 @@ n_iter_ : int
         Condition number of the Hessian near the solution, from its eigenvalues:
         for ``"newton"`` those of the last Hessian it formed (sub-sampled for large
         multinomial problems, hence an estimate there), for the other solvers
-        those of the Hessian at the solution, or a Lanczos estimate when forming
-        it would cost more. ``inf`` for a singular Hessian. For the multinomial
+        those of the Hessian at the solution, or a Lanczos estimate (from below)
+        when forming it would cost more; where X has a null vector (fewer rows
+        than features, an all-zero column) ``alpha`` is an eigenvalue and bounds
+        the smallest one. ``inf`` for a singular Hessian. For the multinomial
         loss the directions along which the loss is flat by construction (the
         same shift for all classes) are left out.
 

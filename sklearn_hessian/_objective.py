@@ -299,6 +299,24 @@ class LinearObjective:
             ms = np.append(ms, 1.0)
         return np.maximum(ms, 0.0)
 
+    def penalty_is_eigenvalue(self):
+        """Whether ``alpha`` is an eigenvalue of the Hessian at every point.
+
+        It is when X, on its rows of positive weight, has a null vector ``v``
+        (fewer such rows than features, as in wide data, or an all-zero column):
+        the data-fit part of the Hessian is ``[X, 1]^T (...) [X, 1]``, so on
+        ``(v, 0)``, and for the multinomial loss on ``v`` times any vector of
+        class weights, only the penalty acts. The smallest eigenvalue is then at
+        most ``alpha`` (a Lanczos estimate of it converges slowly from above),
+        and for ``alpha = 0`` the Hessian is singular. Costs nothing: the row
+        count and the feature RMS, which the solvers compute anyway.
+        """
+        if self.n_features == 0:
+            return False
+        if int(np.count_nonzero(self.sw)) < self.n_features:
+            return True
+        return bool(np.any(self.feature_rms()[: self.n_features] == 0))
+
     # -- coefficients -----------------------------------------------------------------
     def zeros(self):
         return np.zeros(self.shape, dtype=self.dtype)

@@ -7,6 +7,9 @@ from scipy.linalg import eigh_tridiagonal, eigvalsh
 # condition number; a short Lanczos run on Hessian-vector products estimates it.
 _LANCZOS_STEPS = 20
 _LANCZOS_STEPS_FROM_STEP = 10
+# When only the largest eigenvalue is estimated: stop once its error bound is
+# this fraction of it.
+_LANCZOS_MAX_RTOL = 1e-3
 
 
 def center_classes(A, k):
@@ -57,14 +60,18 @@ def condition_from_eigenvalues(eigenvalues):
     return lmax / lmin
 
 
-def lanczos_extremes(matvec, v0, n_steps=_LANCZOS_STEPS):
+def lanczos_extremes(matvec, v0, n_steps=_LANCZOS_STEPS, max_rtol=None):
     """Ritz estimates of the extreme eigenvalues of a symmetric operator.
 
     Plain three-term Lanczos: without reorthogonalisation spurious copies of
     converged Ritz values appear, but the extreme ones stay right, and the cost is
     ``n_steps`` products plus O(size) work each (no basis is stored). The smallest
     Ritz value is an upper bound on the smallest eigenvalue, so the condition
-    number is under-estimated when it converges slowly.
+    number is under-estimated when it converges slowly. With ``max_rtol``, stops
+    early once the largest Ritz value is known to that relative accuracy, by the
+    bound ``res^2 / gap`` on its error (``res`` its Ritz vector's residual, free
+    from the recurrence; ``gap`` to the next Ritz value): for a caller who only
+    needs the largest eigenvalue.
     """
     n_steps = int(min(n_steps, v0.size))
     q = v0.astype(np.float64).ravel()
@@ -81,6 +88,11 @@ def lanczos_extremes(matvec, v0, n_steps=_LANCZOS_STEPS):
         b = float(np.linalg.norm(w))
         if j == n_steps - 1 or b <= 1e-12 * max(abs(a), 1e-300):
             break
+        if max_rtol is not None and j > 0:
+            theta, Y = eigh_tridiagonal(np.array(diag), np.array(off))
+            res = b * abs(Y[-1, -1])
+            if res * res <= max_rtol * (theta[-1] - theta[-2]) * abs(theta[-1]):
+                break
         off.append(b)
         q_prev, q = q, w / b
     theta = eigh_tridiagonal(np.array(diag), np.array(off), eigvals_only=True)
@@ -96,8 +108,13 @@ def estimate_condition_number(objective, coef, Z, start=None, random_state=0):
     eigenvectors of the smallest eigenvalues, the slow ones for Lanczos: started
     from it, ``_LANCZOS_STEPS_FROM_STEP`` products estimate the condition number
     about as well as twice as many from a random vector (measured on w8a, MNIST
-    and the sparse wide problems). For the multinomial loss the class-symmetry
-    directions, along which the objective is flat by construction, are left out.
+    and the sparse wide problems). When ``alpha`` is known to be an eigenvalue
+    (``LinearObjective.penalty_is_eigenvalue``: wide data, a zero column) the
+    smallest is taken as at most ``alpha``, and Lanczos stops once the largest
+    has converged (sparse 50k x 200k least squares: 3 products instead of 10, and
+    50,800 against the true 50,829 where 10 steps said 48,355). For the
+    multinomial loss the class-symmetry directions, along which the objective is
+    flat by construction, are left out.
     """
     curv = objective.curvature(coef, Z)
     k = objective.k
@@ -111,6 +128,10 @@ def estimate_condition_number(objective, coef, Z, start=None, random_state=0):
             shift = np.trace(H) / H.shape[0]
             H = deflate_class_symmetry(H, k, shift)
         return condition_from_eigenvalues(eigvalsh(H))
+    # alpha is an eigenvalue when X has a null vector (wide data, a zero column).
+    pinned = objective.penalty_is_eigenvalue()
+    if pinned and not objective.alpha > 0:
+        return np.inf
     if start is not None and np.any(start):
         v0 = np.array(start, dtype=np.float64).ravel()
     else:
@@ -122,5 +143,13 @@ def estimate_condition_number(objective, coef, Z, start=None, random_state=0):
         V = v.reshape(objective.shape).astype(objective.dtype)
         return objective.hessp(curv, V)
 
-    lmin, lmax = lanczos_extremes(matvec, v0, n_steps)
+    if pinned:
+        # The smallest eigenvalue is at most alpha (below it only through the
+        # unpenalised intercept's coupling, by 0.06% on sparse 50k x 200k least
+        # squares): only the largest is left to estimate, and Lanczos finds it in
+        # 3 products where the smallest took 10 to converge from above.
+        lmin, lmax = lanczos_extremes(matvec, v0, n_steps, max_rtol=_LANCZOS_MAX_RTOL)
+        lmin = min(lmin, objective.alpha)
+    else:
+        lmin, lmax = lanczos_extremes(matvec, v0, n_steps)
     return lmax / lmin if lmin > 0 else np.inf

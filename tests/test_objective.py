@@ -751,3 +751,70 @@ def test_squared_t_dot_forms_the_plain_sums_in_the_same_pass(fmt):
     sums = np.ones((9, 2))
     np.testing.assert_allclose(_squared_t_dot(X, C, sums), (Xd * Xd).T @ C, rtol=1e-12)
     np.testing.assert_allclose(sums, 1.0 + Xd.T @ C, rtol=1e-12)
+
+
+def _wide_objective(case, alpha, n=30, p=80, zero_column=False, fit_intercept=True,
+                    seed=3):
+    loss, k = LOSSES[case]
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, p)) + 0.5  # off-centre: the intercept couples
+    if zero_column:
+        X[:, 2] = 0.0
+    if loss == "squared_error":
+        y = rng.standard_normal((n, k))
+    elif loss == "binomial":
+        y = (rng.uniform(size=n) < 0.4).astype(np.float64)
+    else:
+        y = np.arange(n) % k
+    sw = rng.uniform(0.2, 3.0, size=n)
+    return make_objective(loss, X, y, sw, alpha, fit_intercept, k)
+
+
+def test_penalty_is_eigenvalue_when_x_has_a_null_vector():
+    assert _wide_objective("binomial", 0.1).penalty_is_eigenvalue()  # wide
+    tall = _wide_objective("binomial", 0.1, n=100, p=8)
+    assert not tall.penalty_is_eigenvalue()
+    assert _wide_objective("binomial", 0.1, n=100, p=8, zero_column=True).penalty_is_eigenvalue()
+    # Rows of zero weight do not count: 7 weighted rows, 8 features.
+    X = np.random.RandomState(0).standard_normal((40, 8))
+    sw = np.zeros(40)
+    sw[:7] = 1.0
+    obj = make_objective("binomial", X, (X[:, 0] > 0).astype(float), sw, 0.1, True, 1)
+    assert obj.penalty_is_eigenvalue()
+
+
+@pytest.mark.parametrize("case", list(LOSSES))
+@pytest.mark.parametrize("shape", ["wide", "wide, no intercept", "zero column"])
+def test_lanczos_condition_estimate_pinned_by_the_penalty(case, shape):
+    """With alpha an eigenvalue, the Lanczos estimate (forced here: the exact one
+    would be cheaper) only has to find the largest eigenvalue. Then it is exact,
+    except that on wide data the unpenalised intercept has one eigenvalue below
+    alpha (``[X, 1] v = 0`` for some v moving the intercept), which the estimate
+    under-estimates by at most alpha's distance to it."""
+    from sklearn_hessian._spectral import (condition_from_eigenvalues,
+                                           deflate_class_symmetry,
+                                           estimate_condition_number)
+
+    alpha = 1e-3
+    kwargs = {"wide": {}, "wide, no intercept": {"fit_intercept": False},
+              "zero column": {"n": 200, "p": 12, "zero_column": True}}[shape]
+    obj = _wide_objective(case, alpha, **kwargs)
+    assert obj.penalty_is_eigenvalue()
+    coef = 0.1 * np.random.RandomState(1).standard_normal(obj.shape)
+    Z = obj.predictor(coef)
+    H = obj.hessian(obj.curvature(coef, Z))
+    if obj.class_symmetric:
+        H = deflate_class_symmetry(H, obj.k, np.trace(H) / H.shape[0])
+    eigenvalues = np.linalg.eigvalsh(H)
+    assert eigenvalues[0] <= alpha * (1 + 1e-9)
+    exact = condition_from_eigenvalues(eigenvalues)
+    obj.hessian_cost = lambda: np.inf  # force the Lanczos path
+    estimate = estimate_condition_number(obj, coef, Z)
+    if shape == "wide":
+        assert eigenvalues[-1] / alpha * (1 - 1e-2) <= estimate <= exact * (1 + 1e-9)
+    else:
+        assert estimate == pytest.approx(exact, rel=1e-2)
+
+    singular = _wide_objective(case, 0.0, **kwargs)
+    singular.hessian_cost = lambda: np.inf
+    assert estimate_condition_number(singular, coef, singular.predictor(coef)) == np.inf
