@@ -285,7 +285,14 @@ class LinearObjective:
     def _compute_mean_squares(self):
         X, sw = self.X, self.sw  # sw in X's dtype: no mixed-type products
         if sp.issparse(X):
-            ms = _squared_t_dot(X, sw.astype(np.float64)[:, None])[:, 0]
+            sums = None
+            if self.loss.constant_hessian and self.fit_intercept:
+                # The Hessian's intercept column X^T S 1 (intercept_column), which
+                # newton-cg's preconditioner wants, rides on this pass.
+                sums = np.zeros((self.n_features, 1))
+            ms = _squared_t_dot(X, sw.astype(np.float64)[:, None], sums)[:, 0]
+            if sums is not None:
+                self._intercept_column = (None, sums[:, 0])
         else:
             n, p = X.shape
             rows = max(1, (1 << 16) // max(p, 1))
