@@ -447,38 +447,46 @@ class LinearObjective:
             return cached[1]
         return self.loss.curvature(self.y, Z)
 
-    def hessp(self, curv, V, blocks=None):
+    def hessp(self, curv, V, blocks=None, with_predictor=False):
         """Hessian-vector product; ``V`` has the shape of ``coef``. Two passes over X
-        (dense X: one read of it, ``_fused_pass``). ``blocks`` (from
+        (dense X: one read of it, ``_fused_pass``; CSR X with one curvature per
+        sample: one compiled pass over its rows). ``blocks`` (from
         ``sample_row_blocks``; dense X only): the product with the Hessian of
-        those rows alone, their weights renormalised to sum to one."""
+        those rows alone, their weights renormalised to sum to one.
+        ``with_predictor``: return ``(HV, X @ V_W + V_b)``, the first product
+        being made anyway (None with ``blocks``)."""
         if self._fuses():
             def residual(rows, dz):
                 R = self.loss.curvature_times(curv[rows], dz)
                 R *= self.sw[rows, None]
                 return R
 
-            out = self._fused_pass(V, residual, blocks)[1]
+            dZ, out = self._fused_pass(V, residual, blocks)
             if blocks is not None:
                 out /= sum(float(self.sw[rows].sum()) for rows in blocks)
+                dZ = None
             if self.alpha:
                 out[: self.n_features] += self.alpha * self._W(V)
-            return out
+            return (out, dZ) if with_predictor else out
         if self._one_pass_sparse_hessp():
             p, X = self.n_features, self.X
             b = float(V[p, 0]) if self.fit_intercept else 0.0
             out = np.empty(self.shape[0])
+            dZ = np.empty(self.n_samples if with_predictor else 0)
             _csr_hessp(X.data, X.indices, X.indptr, np.ascontiguousarray(V[:p, 0]), b,
                        (self.sw * curv).astype(self.dtype, copy=False),
-                       self.fit_intercept, out)
+                       self.fit_intercept, out, dZ)
             out = out.astype(self.dtype, copy=False)[:, None]
             if self.alpha:
                 out[:p] += self.alpha * self._W(V)
+            if with_predictor:
+                return out, dZ.astype(self.dtype, copy=False)[:, None]
             return out
         dZ = self.predictor(V)
         R = self.loss.curvature_times(curv, dZ)
         R *= self.sw[:, None]
-        return self._xt(R, V)
+        out = self._xt(R, V)
+        return (out, dZ) if with_predictor else out
 
     def intercept_column(self, curv):
         """``X^T S c`` (float64, shape ``(n_features,)``): the Hessian's intercept
@@ -877,21 +885,23 @@ class LinearObjective:
         _mirror_lower(H)  # exactly symmetric: the two triangles summed in other orders
 
     # -- line search support ----------------------------------------------------------
-    def line(self, coef, Z, D, speculate=None):
+    def line(self, coef, Z, D, speculate=None, dZ=None):
         """The objective along ``coef + t D``: one pass over X, then O(n k) per t.
 
         ``speculate``: a step (1 for Newton directions) whose value, gradient and
         curvature are computed in the same read of (dense) X as ``X @ D``; when the
-        line search takes it, its gradient costs no pass over X.
+        line search takes it, its gradient costs no pass over X. ``dZ``: ``X @ D_W
+        + D_b`` when the caller knows it (newton-cg sums it from its products);
+        then sparse X is not read at all (dense X still is, to speculate).
         """
-        return _Line(self, coef, Z, D, speculate)
+        return _Line(self, coef, Z, D, speculate, dZ)
 
 
 class _Line:
     """``phi(t) = F(coef + t D)`` with ``X @ D`` computed once (see
     ``LinearObjective.line``)."""
 
-    def __init__(self, objective, coef, Z, D, speculate=None):
+    def __init__(self, objective, coef, Z, D, speculate=None, dZ=None):
         self.obj = objective
         self.coef, self.Z, self.D = coef, Z, D
         W, dW = objective._W(coef), objective._W(D)
@@ -901,6 +911,8 @@ class _Line:
         self._speculated = None
         if speculate is not None and objective._fuses():
             self._speculate(float(speculate))
+        elif dZ is not None:
+            self.dZ = dZ
         else:
             self.dZ = objective.predictor(D)
 
@@ -1072,7 +1084,7 @@ class GramObjective:
             ms[:p] += 2 * m * A[-1, :p] + m * m * A[-1, -1]
         return np.sqrt(np.maximum(ms, 0.0))
 
-    def line(self, coef, Z, D, speculate=None):
+    def line(self, coef, Z, D, speculate=None, dZ=None):
         return _QuadraticLine(self, coef, Z, D)
 
 

@@ -24,22 +24,30 @@ ctypedef fused index_t:
 
 def csr_hessp(const floating[::1] data, const index_t[::1] indices,
               const index_t[::1] indptr, const floating[::1] v, double b,
-              const floating[::1] c, bint fit_intercept, double[::1] out):
+              const floating[::1] c, bint fit_intercept, double[::1] out,
+              double[::1] z_out):
     """``out = [X, 1]^T diag(c) [X, 1] [v; b]`` (``out[p]``, the intercept's
     entry, only with ``fit_intercept``; ``b`` is then the intercept's entry of
     the vector). ``c`` is the curvature times the sample weight; ``out`` is
-    overwritten and accumulated in float64."""
+    overwritten and accumulated in float64. Unless ``z_out`` is empty, it
+    receives ``[X, 1] [v; b]``, the first product (newton-cg sums these into
+    ``X @ s`` for its line search)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, p = v.shape[0]
     cdef Py_ssize_t i, jj
     cdef double z, total = 0.0
+    cdef bint keep = z_out.shape[0] > 0
     out[:] = 0.0
     with nogil:
         for i in range(n):
-            if c[i] == 0:
+            if c[i] == 0 and not keep:
                 continue
             z = b
             for jj in range(indptr[i], indptr[i + 1]):
                 z += data[jj] * v[indices[jj]]
+            if keep:
+                z_out[i] = z
+                if c[i] == 0:
+                    continue
             z *= c[i]
             total += z
             for jj in range(indptr[i], indptr[i + 1]):

@@ -167,6 +167,52 @@ def test_hessp_matches_finite_differences_of_gradient(case, fmt, fit_intercept,
         np.testing.assert_allclose(Hv, fd, rtol=1e-6, atol=1e-8)
 
 
+@all_cases
+@all_formats
+@with_intercept
+def test_hessp_with_predictor_returns_the_first_product(case, fmt, fit_intercept):
+    obj, _, _, _, coef = make_problem(case, fmt, np.float64, fit_intercept, True)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    V = np.random.RandomState(3).standard_normal(obj.shape)
+    Hv, dZ = obj.hessp(curv, V, with_predictor=True)
+    np.testing.assert_allclose(Hv, obj.hessp(curv, V), rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(dZ, obj.predictor(V), rtol=1e-13, atol=1e-14)
+
+
+@pytest.mark.parametrize("case", ["squared_error-1", "binomial"])
+@all_formats
+def test_intercept_column_is_the_hessians(case, fmt):
+    """From whichever pass formed it (least squares: the feature scales' pass;
+    binomial: the Hessian diagonal's), or its own."""
+    obj, _, _, _, coef = make_problem(case, fmt, np.float64, True, True)
+    curv = obj.curvature(coef, obj.predictor(coef))
+    H = _full_hessian(obj, curv)
+    p = obj.n_features
+    obj.feature_rms()
+    obj.hessian_diag(curv)
+    np.testing.assert_allclose(obj.intercept_column(curv), H[:p, p], rtol=1e-12,
+                               atol=1e-14)
+
+
+@all_cases
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_newton_cg_sums_x_times_its_direction(case, fmt):
+    """newton-cg hands the line search ``X @ d`` summed from its CG products; it
+    is the product itself, and the line built on it gives the true values."""
+    from sklearn_hessian.solvers.newton_cg import NewtonCGSolver
+
+    obj, _, _, _, coef = make_problem(case, fmt, np.float64, True, True)
+    solver = NewtonCGSolver(tol=1e-10)
+    solver.solve(obj, obj.zeros())  # sets the solver's state; then one more direction
+    Z = obj.predictor(coef)
+    d = solver.direction(obj, coef, Z, obj.gradient(coef, Z))
+    dZ = solver.direction_predictor()
+    np.testing.assert_allclose(dZ, obj.predictor(d), rtol=1e-10,
+                               atol=1e-12 * np.abs(dZ).max())
+    line = obj.line(coef, Z, d, dZ=dZ)
+    assert line(0.5) == pytest.approx(_value(obj, coef + 0.5 * d), rel=1e-12)
+
+
 # --------------------------------------------------------------------------------------
 # Full Hessian and its diagonal
 # --------------------------------------------------------------------------------------

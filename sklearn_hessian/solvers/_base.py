@@ -162,6 +162,11 @@ class NewtonLoop(Solver):
         """The step ``initial_step`` will return, when known before ``X @ d``."""
         return 1.0
 
+    def direction_predictor(self):
+        """``X @ d_W + d_b`` for the last direction, when ``direction`` formed it
+        on the way (the line search then needs no pass over X), else None."""
+        return None
+
     def after_step(self, predicted, actual, step, f_old):
         """Hook for step-quality feedback (damping adaptation)."""
 
@@ -206,7 +211,8 @@ class NewtonLoop(Solver):
             # The step whose gradient the line search computes along with X @ d
             # (dense X): the first it tries, unless nothing follows it.
             speculate = None if last_step else self.speculative_step(objective)
-            line = objective.line(coef, Z, d, speculate=speculate)
+            line = objective.line(coef, Z, d, speculate=speculate,
+                                  dZ=self.direction_predictor())
             g_norm1 = float(np.abs(g).sum())
 
             def grad_norm_decreases(t, line=line, g_norm1=g_norm1):

@@ -6,7 +6,8 @@ import numpy as np
 
 
 def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
-                      residual_tol=None, residual_weights=None, relaxed_hessp=None):
+                      residual_tol=None, residual_weights=None, relaxed_hessp=None,
+                      on_step=None):
     """Approximately solve ``H s = -g`` by preconditioned conjugate gradients.
 
     Stops on LIBLINEAR's quadratic-model rule ``j (Q_j - Q_{j-1}) >= eta Q_j``
@@ -26,12 +27,19 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
     iteration j moves the step by about ``a_j E p_j``, and ``a_j H p_j`` is the
     change of the residual then, of the size of ``r_j``: so errors of products
     made once the residual is small barely move it (the relaxation of inexact
-    Krylov methods, Simoncini and Szyld 2003). Returns ``(s, iterations)``.
+    Krylov methods, Simoncini and Szyld 2003). ``on_step(a)``, when given, is
+    told each step ``s += a p`` along the direction of the last product, and
+    ``on_step(None)`` when ``s`` is not such a sum (the preconditioned gradient
+    kept on flat curvature). Returns ``(s, iterations)``.
     """
     s = np.zeros_like(g)
     r = -g
     z = precondition(r)
     p = z.copy()
+    # One scratch vector for the elementwise products, instead of a temporary
+    # of the coefficients' size for each (six an iteration).
+    tmp = np.empty_like(g)
+    scale_is_array = isinstance(curvature_scale, np.ndarray)
     rz = float(np.vdot(r, z))
     Q = 0.0
     n_cg = 0
@@ -42,20 +50,30 @@ def preconditioned_cg(hessp, g, precondition, eta, max_iter, curvature_scale,
         else:
             Hp = relaxed_hessp(p, float(np.linalg.norm(r)) / g_norm)
         pHp = float(np.vdot(p, Hp))
-        if not pHp > 1e-14 * float(np.vdot(p, curvature_scale * p)):
+        if scale_is_array:
+            pMp = float(np.vdot(p, np.multiply(curvature_scale, p, out=tmp)))
+        else:
+            pMp = curvature_scale * float(np.vdot(p, p))
+        if not pHp > 1e-14 * pMp:
             if n_cg == 1:
                 s = z
+                if on_step is not None:
+                    on_step(None)
             break
         a = rz / pHp
-        s += a * p
-        r -= a * Hp
+        s += np.multiply(p, a, out=tmp)
+        if on_step is not None:
+            on_step(a)
+        r -= np.multiply(Hp, a, out=tmp)
         newQ = -0.5 * (float(np.vdot(r, s)) - float(np.vdot(g, s)))
         if not (newQ <= 0 and newQ - Q <= 0):
             break
         if n_cg * (newQ - Q) >= eta * newQ:
             break
         if residual_tol is not None:
-            weighted = np.abs(r) if residual_weights is None else np.abs(r) * residual_weights
+            weighted = np.abs(r, out=tmp)
+            if residual_weights is not None:
+                weighted *= residual_weights
             if float(np.max(weighted)) <= residual_tol:
                 break
         Q = newQ
