@@ -503,6 +503,16 @@ class LinearObjective:
         self._intercept_column = (curv, m)
         return m
 
+    def constant_intercept_column(self):
+        """The whole intercept column of a constant Hessian, ``[X^T S 1; 1]``
+        (float64, shape ``(n_features + 1,)``), when a pass over X formed it
+        already (sparse least squares, see ``_compute_mean_squares``); else None.
+        Its product with the intercept's unit vector, for free."""
+        cached = self._intercept_column
+        if not (self.loss.constant_hessian and self.fit_intercept) or cached is None:
+            return None
+        return np.append(cached[1], float(np.sum(self.sw, dtype=np.float64)))
+
     def hessian_diag(self, curv):
         """Diagonal of the Hessian, shape of ``coef``; one pass over X, no copy of X.
         With an intercept and one curvature per sample, the same pass also forms

@@ -864,3 +864,35 @@ def test_lanczos_condition_estimate_pinned_by_the_penalty(case, shape):
     singular = _wide_objective(case, 0.0, **kwargs)
     singular.hessian_cost = lambda: np.inf
     assert estimate_condition_number(singular, coef, singular.predictor(coef)) == np.inf
+
+
+def test_condition_estimate_from_a_known_product_saves_products():
+    """newton-cg on least squares hands the Lanczos start's product (H s, summed
+    from CG's products) and the Hessian's intercept column is known: the same
+    estimate for fewer products."""
+    from sklearn_hessian._spectral import estimate_condition_number
+
+    rng = np.random.RandomState(0)
+    X = sp.random(60, 300, density=0.1, random_state=rng, format="csr") + 0.0
+    X.data += 0.5  # uncentred
+    y = rng.standard_normal((60, 1))
+    obj = make_objective("squared_error", X, y, None, 1e-3, True, 1)
+    obj.feature_rms()  # the pass that forms the intercept column
+    assert obj.constant_intercept_column() is not None
+    obj.hessian_cost = lambda: np.inf
+    coef = obj.zeros()
+    Z = obj.predictor(coef)
+    s = rng.standard_normal(obj.shape)
+    curv = obj.curvature(coef, Z)
+    Hs = obj.hessp(curv, s)
+    calls = []
+    hessp = obj.hessp
+    obj.hessp = lambda *a, **k: calls.append(1) or hessp(*a, **k)
+    plain = estimate_condition_number(obj, coef, Z, start=s)
+    n_plain = len(calls)
+    calls.clear()
+    known = estimate_condition_number(obj, coef, Z, start=s, start_product=Hs)
+    assert len(calls) < n_plain
+    exact = np.linalg.eigvalsh(obj.hessian(curv))
+    assert known == pytest.approx(plain, rel=1e-3)
+    assert known == pytest.approx(exact[-1] / 1e-3, rel=1e-3)
