@@ -33,24 +33,39 @@ def csr_hessp(const floating[::1] data, const index_t[::1] indices,
     receives ``[X, 1] [v; b]``, the first product (newton-cg sums these into
     ``X @ s`` for its line search)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, p = v.shape[0]
-    cdef Py_ssize_t i, jj
-    cdef double z, total = 0.0
+    cdef Py_ssize_t i, jj, start, stop
+    cdef double z, z1, total = 0.0
     cdef bint keep = z_out.shape[0] > 0
     out[:] = 0.0
     with nogil:
         for i in range(n):
             if c[i] == 0 and not keep:
                 continue
+            start, stop = indptr[i], indptr[i + 1]
             z = b
-            for jj in range(indptr[i], indptr[i + 1]):
-                z += data[jj] * v[indices[jj]]
+            if stop - start >= 32:
+                # Two partial sums: the adds of one form a dependency chain that
+                # long rows wait on (tf-idf, 57 values a row: 5-6% off the
+                # product). From 16 values on, w8a (12 a row on average) lost 7%.
+                z1 = 0.0
+                jj = start
+                while jj + 2 <= stop:
+                    z += data[jj] * v[indices[jj]]
+                    z1 += data[jj + 1] * v[indices[jj + 1]]
+                    jj += 2
+                if jj < stop:
+                    z += data[jj] * v[indices[jj]]
+                z += z1
+            else:
+                for jj in range(start, stop):
+                    z += data[jj] * v[indices[jj]]
             if keep:
                 z_out[i] = z
                 if c[i] == 0:
                     continue
             z *= c[i]
             total += z
-            for jj in range(indptr[i], indptr[i + 1]):
+            for jj in range(start, stop):
                 out[indices[jj]] += data[jj] * z
         if fit_intercept:
             out[p] = total
