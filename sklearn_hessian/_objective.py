@@ -396,6 +396,12 @@ class LinearObjective:
         """Whether ``_fused_pass`` applies: dense X, read by blocks of rows."""
         return not sp.issparse(self.X)
 
+    def speculates(self):
+        """Whether ``line(..., speculate=t)`` reads X anyway (dense X: ``X @ D``
+        with the point at ``t``, in one read), so that a ``dZ`` known in advance
+        saves nothing there."""
+        return self._fuses()
+
     def _one_pass_sparse_hessp(self):
         """Whether ``hessp`` goes through the compiled one-pass CSR product: one
         output and one curvature per sample, X in CSR with stored values."""
@@ -404,7 +410,7 @@ class LinearObjective:
                 and self.k == 1 and self.loss.diagonal_curvature and X.nnz > 0
                 and X.data.dtype == self.dtype)
 
-    def _fused_pass(self, V, residual, blocks=None):
+    def _fused_pass(self, V, residual, blocks=None, keep=True):
         """``(X @ V_W + V_b, [X, 1]^T R)`` with ``R`` built block by block from the
         first product, ``R[rows] = residual(rows, dZ[rows])``: one read of dense X.
 
@@ -414,20 +420,32 @@ class LinearObjective:
         from memory once for both: 200k x 100, binomial value and gradient at
         ``Z + X d``, 16 -> 11 ms. ``blocks`` (slices of rows, see
         ``sample_row_blocks``) restricts both products to those rows; ``dZ`` is
-        then only filled there.
+        then only filled there. ``keep=False``: ``dZ`` is not kept (None), each
+        block's in one small buffer: an (n, k) array per Hessian-vector product
+        was fresh memory to page in, the allocator handing large blocks back to
+        the system between products (dense multinomial: 5,100 page faults a
+        fit).
         """
         X, p, k = self.X, self.n_features, self.k
         W = np.ascontiguousarray(V[:p])
-        dZ = np.empty((self.n_samples, k), dtype=self.dtype)
         G = np.zeros((p, k), dtype=self.dtype)
         out = np.empty(self.shape, dtype=self.dtype)
         if self.fit_intercept:
             out[p] = 0
         if blocks is None:
             blocks = _row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS)
+        else:
+            blocks = list(blocks)
+        if keep:
+            dZ = np.empty((self.n_samples, k), dtype=self.dtype)
+        else:
+            dZ = None
+            most = max((b.stop - b.start for b in blocks), default=0) if isinstance(
+                blocks, list) else _block_rows(p, _SYRK_BLOCK_ELEMENTS)
+            buf = np.empty((min(most, self.n_samples), k), dtype=self.dtype)
         for rows in blocks:
             Xb = X[rows]
-            dz = np.matmul(Xb, W, out=dZ[rows])
+            dz = np.matmul(Xb, W, out=dZ[rows] if keep else buf[: Xb.shape[0]])
             if self.fit_intercept:
                 dz += V[p]
             R = residual(rows, dz)
@@ -470,6 +488,11 @@ class LinearObjective:
         return self.loss.value_gradient(self.y, Z)
 
     # -- second order -----------------------------------------------------------------
+    def drop_curvature(self):
+        """Forget the curvature kept from the last gradient (``curvature`` would
+        compute it again)."""
+        self._curvature_cache = None
+
     def curvature(self, coef, Z):
         """Per-sample second derivatives at ``Z``, the input of the Hessian methods."""
         cached = self._curvature_cache
@@ -491,7 +514,8 @@ class LinearObjective:
                 R *= self.sw[rows, None]
                 return R
 
-            dZ, out = self._fused_pass(V, residual, blocks)
+            dZ, out = self._fused_pass(V, residual, blocks,
+                                       keep=with_predictor and blocks is None)
             if blocks is not None:
                 out /= sum(float(self.sw[rows].sum()) for rows in blocks)
                 dZ = None
@@ -1092,6 +1116,9 @@ class GramObjective:
 
     def curvature(self, coef, Z):
         return None  # the Hessian is A whatever the point
+
+    def drop_curvature(self):
+        pass
 
     def hessian(self, curv=None, dtype=None, rows=None, row_weights=None):
         if rows is not None:  # pragma: no cover - the Newton solver never asks

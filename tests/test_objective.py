@@ -198,7 +198,8 @@ def test_intercept_column_is_the_hessians(case, fmt):
 @pytest.mark.parametrize("fmt", ["dense", "csr"])
 def test_newton_cg_sums_x_times_its_direction(case, fmt):
     """newton-cg hands the line search ``X @ d`` summed from its CG products; it
-    is the product itself, and the line built on it gives the true values."""
+    is the product itself, and the line built on it gives the true values. Not
+    for dense X, whose line search reads X for the unit step anyway."""
     from sklearn_hessian.solvers.newton_cg import NewtonCGSolver
 
     obj, _, _, _, coef = make_problem(case, fmt, np.float64, True, True)
@@ -207,6 +208,9 @@ def test_newton_cg_sums_x_times_its_direction(case, fmt):
     Z = obj.predictor(coef)
     d = solver.direction(obj, coef, Z, obj.gradient(coef, Z))
     dZ = solver.direction_predictor()
+    if fmt == "dense":
+        assert dZ is None
+        return
     np.testing.assert_allclose(dZ, obj.predictor(d), rtol=1e-10,
                                atol=1e-12 * np.abs(dZ).max())
     line = obj.line(coef, Z, d, dZ=dZ)

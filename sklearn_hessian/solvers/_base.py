@@ -211,6 +211,10 @@ class NewtonLoop(Solver):
             # The step whose gradient the line search computes along with X @ d
             # (dense X): the first it tries, unless nothing follows it.
             speculate = None if last_step else self.speculative_step(objective)
+            # The curvature at Z served the direction: released before the line
+            # search forms its own at the trial step (multinomial: an (n, K)
+            # array, a fifth of X for 100k x 50, K = 10).
+            objective.drop_curvature()
             line = objective.line(coef, Z, d, speculate=speculate,
                                   dZ=self.direction_predictor())
             g_norm1 = float(np.abs(g).sum())
@@ -243,6 +247,10 @@ class NewtonLoop(Solver):
             predicted = -(ls.step * slope + 0.5 * ls.step**2 * curvature)
             self.after_step(predicted, f - ls.value, ls.step, f)
             coef, Z = line.point(ls.step)
+            # The line holds the previous point and X @ d: gone before the next
+            # direction and line (with drop_curvature above, dense multinomial's
+            # peak extra memory 60 -> 37 MiB, 1.58 -> 0.98 x X).
+            del line, grad_norm_decreases
             f = ls.value
             curve.append(f)
             if last_step:
