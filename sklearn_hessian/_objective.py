@@ -633,8 +633,10 @@ class LinearObjective:
         """Whether every sample has the same multinomial probabilities ``curv``:
         all coefficients but the intercepts zero (the usual start). The Hessian
         is then a Kronecker product, cheap to form exactly (see ``hessian``)."""
-        return (not self.loss.diagonal_curvature and curv.shape[0] > 0
-                and bool(np.all(curv == curv[0])))
+        if self.loss.diagonal_curvature or curv.shape[0] == 0:
+            return False
+        # Away from the start the last row already differs: no pass over curv.
+        return bool(np.array_equal(curv[-1], curv[0])) and bool(np.all(curv == curv[0]))
 
     def _sample_weights(self, rows, row_weights):
         """Weights of the sub-sample ``rows`` (None: all rows), each times its

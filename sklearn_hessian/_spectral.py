@@ -49,13 +49,14 @@ def deflate_class_symmetry(H, k, shift=None):
     return H
 
 
-def condition_from_eigenvalues(eigenvalues):
+def condition_from_eigenvalues(eigenvalues, eps=np.finfo(np.float64).eps):
     """``lam_max / lam_min``; ``inf`` when ``lam_min`` is zero to rounding (at most
-    ``size * eps * lam_max``, where a computed eigenvalue carries no digit)."""
+    ``size * eps * lam_max``, where a computed eigenvalue carries no digit; ``eps``
+    that of the precision they were computed in)."""
     eigenvalues = np.asarray(eigenvalues)
     lmax = float(np.max(eigenvalues))
     lmin = float(np.min(eigenvalues))
-    if lmax <= 0 or lmin <= eigenvalues.size * np.finfo(np.float64).eps * lmax:
+    if lmax <= 0 or lmin <= eigenvalues.size * eps * lmax:
         return np.inf
     return lmax / lmin
 
