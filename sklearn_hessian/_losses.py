@@ -165,7 +165,17 @@ class MultinomialLoss:
 
     def value_gradient_curvature(self, y, Z):
         """Value, gradient and the probabilities (``curvature``) from one softmax:
-        the solvers need the curvature at the point where they took the gradient."""
+        the solvers need the curvature at the point where they took the gradient.
+        Where ``Z`` is one row repeated (the start, ``LinearObjective.predictor``)
+        the softmax is of that row, and the probabilities are that row repeated
+        (read-only, like ``Z``)."""
+        if Z.ndim == 2 and Z.shape[0] > 1 and Z.strides[0] == 0:
+            S, P, s = _shifted_exp(Z[:1])
+            value = (np.log(s) - S[0])[y]
+            P /= s[:, None]
+            R = np.repeat(P, Z.shape[0], axis=0)
+            R[np.arange(Z.shape[0]), y] -= 1
+            return value, R, np.broadcast_to(P, Z.shape)
         S, P, s = _shifted_exp(Z)
         value = self._value(y, S, s)
         P /= s[:, None]  # probabilities, in place of the exponentials

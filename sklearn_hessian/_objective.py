@@ -356,13 +356,16 @@ class LinearObjective:
 
     # -- products with X --------------------------------------------------------------
     def predictor(self, coef):
-        """Raw prediction ``X @ W + b`` of shape (n_samples, k)."""
+        """Raw prediction ``X @ W + b`` of shape (n_samples, k); read-only when
+        all its rows are the intercepts."""
         W = self._W(coef)
-        if not np.any(W):  # the usual start: skip a pass over X that gives zeros
-            Z = np.zeros((self.n_samples, self.k), dtype=self.dtype)
+        if not np.any(W):
+            # The usual start: no pass over X that gives zeros, and no memory for
+            # n copies of one row (Z arrays are never modified once built).
+            row = np.zeros(self.k, dtype=self.dtype)
             if self.fit_intercept:
-                Z += coef[-1]
-            return Z
+                row += coef[-1]
+            return np.broadcast_to(row, (self.n_samples, self.k))
         Z = np.asarray(self.X @ W)
         if Z.dtype != self.dtype:  # sparse @ dense may promote
             Z = Z.astype(self.dtype)
@@ -635,6 +638,8 @@ class LinearObjective:
         is then a Kronecker product, cheap to form exactly (see ``hessian``)."""
         if self.loss.diagonal_curvature or curv.shape[0] == 0:
             return False
+        if curv.ndim == 2 and curv.strides[0] == 0:  # one row repeated, by construction
+            return True
         # Away from the start the last row already differs: no pass over curv.
         return bool(np.array_equal(curv[-1], curv[0])) and bool(np.all(curv == curv[0]))
 

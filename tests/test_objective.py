@@ -900,3 +900,28 @@ def test_condition_estimate_from_a_known_product_saves_products():
     exact = np.linalg.eigvalsh(obj.hessian(curv))
     assert known == pytest.approx(plain, rel=1e-3)
     assert known == pytest.approx(exact[-1] / 1e-3, rel=1e-3)
+
+
+@all_cases
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_start_point_predictions_are_one_row_repeated(case, fit_intercept):
+    """At coefficients zero but the intercepts, the raw prediction is the
+    intercepts' row repeated, read-only and without memory of its own; value,
+    gradient and curvature there (the multinomial loss computes its softmax once)
+    are those of the same array materialised."""
+    obj, _, _, _, coef = make_problem(case, "dense", np.float64, fit_intercept, True)
+    start = obj.zeros()
+    if fit_intercept:
+        start[-1] = np.linspace(-0.5, 0.7, obj.k)
+    Z = obj.predictor(start)
+    assert Z.strides[0] == 0 and not Z.flags.writeable
+    full = np.array(Z)
+    f, g = obj.value_gradient(start, Z)
+    curv = obj.curvature(start, Z)
+    obj.drop_curvature()
+    f_full, g_full = obj.value_gradient(start, full)
+    assert f == pytest.approx(f_full, rel=1e-14)
+    np.testing.assert_allclose(g, g_full, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(curv, obj.curvature(start, full), rtol=1e-14)
+    if obj.class_symmetric:
+        assert obj.same_probabilities(curv)
