@@ -424,10 +424,8 @@ class LinearObjective:
         ``Z + X d``, 16 -> 11 ms. ``blocks`` (slices of rows, see
         ``sample_row_blocks``) restricts both products to those rows; ``dZ`` is
         then only filled there. ``keep=False``: ``dZ`` is not kept (None), each
-        block's in one small buffer: an (n, k) array per Hessian-vector product
-        was fresh memory to page in, the allocator handing large blocks back to
-        the system between products (dense multinomial: 5,100 page faults a
-        fit).
+        block's in one small buffer instead of an (n, k) array per
+        Hessian-vector product.
         """
         X, p, k = self.X, self.n_features, self.k
         W = np.ascontiguousarray(V[:p])

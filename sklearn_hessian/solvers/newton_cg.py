@@ -146,7 +146,9 @@ class _PredictedProducts:
     each product forms ``X @ p`` on its way (``LinearObjective.hessp`` with
     ``with_predictor``), and ``s`` is the sum of ``a p`` over CG's steps, so ``X @
     s`` is the same sum of the ``X @ p``, O(n) a step instead of a pass over X
-    (sparse 50k x 200k: 2.3 ms a Newton iteration)."""
+    (sparse 50k x 200k: 2.3 ms a Newton iteration). ``with_product``: ``H @ s``
+    too, the same sum of the products. Either is None when ``s`` is not such a
+    sum (CG's ``on_step(None)``)."""
 
     def __init__(self, objective, curv, with_predictor=True, with_product=False):
         self._objective, self._curv = objective, curv
@@ -302,11 +304,11 @@ class NewtonCGSolver(NewtonLoop):
             # preconditioner, does the work; the final step above only polishes.
             eta = 0.0
             residual_tol = self.QUADRATIC_RESIDUAL * self.effective_tol
-        # With a constant Hessian, the final step's H @ s starts the condition
-        # estimate's Lanczos.
-        # Dense X: the line search reads X for X @ d with the point at the unit
-        # step anyway, so the sum would cost an (n, k) array for nothing (1M x
-        # 50 least squares: peak extra memory 0.14 -> 0.18 x X).
+        # X @ s for the line search, except on dense X, whose line search reads X
+        # for X @ d with the point at the unit step anyway (the sum would cost an
+        # (n, k) array for nothing: 1M x 50 least squares, peak extra memory 0.12
+        # -> 0.18 x X). With a constant Hessian, the final step's H @ s too: it
+        # starts the condition estimate's Lanczos.
         products = _PredictedProducts(objective, curv,
                                       with_predictor=not objective.speculates(),
                                       with_product=objective.loss.constant_hessian and final)
