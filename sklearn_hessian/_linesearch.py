@@ -13,23 +13,27 @@ from dataclasses import dataclass
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 
-# Rows per block of a trial evaluation. Fixed, so that results do not depend on
-# n_jobs; large enough that a block amortises a thread dispatch (about 0.1 ms).
-LINE_BLOCK_ROWS = 1 << 16
+# Entries (rows times outputs) per block of a trial evaluation. Fixed, so that
+# results do not depend on n_jobs; large enough that a block amortises a thread
+# dispatch (about 0.1 ms), small enough that its temporaries (a few of the
+# block's size) stay far below the (n, K) arrays the line holds.
+LINE_BLOCK_ENTRIES = 1 << 16
 
 
 class RowBlocks:
-    """Sums ``func(rows)`` over fixed blocks of rows, in a fixed order.
+    """Sums ``func(rows)`` over fixed blocks of rows, in a fixed order; ``width``
+    (the outputs per row) sizes the blocks.
 
     With ``n_jobs > 1`` (and more than one block) the blocks are evaluated on a
     pool of joblib threads that lives until ``close``. It pays from about 10^6
     samples: below that a trial costs less than the dispatch.
     """
 
-    def __init__(self, n_samples, n_jobs=None):
+    def __init__(self, n_samples, n_jobs=None, width=1):
+        rows = max(1, LINE_BLOCK_ENTRIES // max(int(width), 1))
         self.blocks = [
-            slice(start, min(start + LINE_BLOCK_ROWS, n_samples))
-            for start in range(0, max(n_samples, 1), LINE_BLOCK_ROWS)
+            slice(start, min(start + rows, n_samples))
+            for start in range(0, max(n_samples, 1), rows)
         ]
         workers = 1 if n_jobs is None else min(effective_n_jobs(n_jobs), len(self.blocks))
         self._parallel = None

@@ -925,3 +925,24 @@ def test_start_point_predictions_are_one_row_repeated(case, fit_intercept):
     np.testing.assert_allclose(curv, obj.curvature(start, full), rtol=1e-14)
     if obj.class_symmetric:
         assert obj.same_probabilities(curv)
+
+
+@all_cases
+@pytest.mark.parametrize("speculate", [None, 1.0])
+def test_line_point_consumed_in_place(case, speculate):
+    """The Newton loop's last call on a line forms the point in the memory of X @ d:
+    the same numbers as the point formed anew, and the line is spent."""
+    obj, _, _, _, coef = make_problem(case, "dense", np.float64, True, True)
+    D = np.random.RandomState(4).standard_normal(obj.shape)
+    Z = obj.predictor(coef)
+    for t in (1.0, 0.5):
+        line = obj.line(coef, Z, D, speculate=speculate)
+        c_new, Z_new = line.point(t)
+        c_in, Z_in = line.point(t, consume=True)
+        np.testing.assert_array_equal(c_in, c_new)
+        np.testing.assert_array_equal(Z_in, Z_new)
+        with pytest.raises(RuntimeError, match="consume"):
+            line.point(t)
+        if speculate == t:  # the gradient computed by the pass is kept for Z_in
+            np.testing.assert_allclose(obj.gradient(c_in, Z_in), _gradient(obj, c_in),
+                                       rtol=1e-12, atol=1e-14)
