@@ -169,18 +169,17 @@ class MultinomialLoss:
         Where ``Z`` is one row repeated (the start, ``LinearObjective.predictor``)
         the softmax is of that row, and the probabilities are that row repeated
         (read-only, like ``Z``)."""
-        if Z.ndim == 2 and Z.shape[0] > 1 and Z.strides[0] == 0:
-            S, P, s = _shifted_exp(Z[:1])
-            value = (np.log(s) - S[0])[y]
-            P /= s[:, None]
-            R = np.repeat(P, Z.shape[0], axis=0)
-            R[np.arange(Z.shape[0]), y] -= 1
-            return value, R, np.broadcast_to(P, Z.shape)
-        S, P, s = _shifted_exp(Z)
-        value = self._value(y, S, s)
+        repeated = Z.ndim == 2 and Z.shape[0] > 1 and Z.strides[0] == 0
+        S, P, s = _shifted_exp(Z[:1] if repeated else Z)
         P /= s[:, None]  # probabilities, in place of the exponentials
-        R = S  # reuse the buffer for the gradient P - onehot(y)
-        np.copyto(R, P)
+        if repeated:
+            value = (np.log(s) - S[0])[y]
+            R = np.repeat(P, Z.shape[0], axis=0)
+            P = np.broadcast_to(P, Z.shape)
+        else:
+            value = self._value(y, S, s)
+            R = S  # reuse the buffer for the gradient P - onehot(y)
+            np.copyto(R, P)
         R[np.arange(Z.shape[0]), y] -= 1
         return value, R, P
 

@@ -47,6 +47,19 @@ def _row_blocks(n_samples, n_cols, elements=_BLOCK_ELEMENTS, min_rows=1):
         yield slice(start, min(start + size, n_samples))
 
 
+def _dense_square_blocks(X):
+    """``(rows, block, squares)`` over dense X by blocks of rows small enough to
+    stay in cache (a 512 KiB buffer of squares, reused), without copying X:
+    squaring large blocks cost three times as much."""
+    n, p = X.shape
+    rows = max(1, (1 << 16) // max(p, 1))
+    buf = np.empty((min(rows, n), p), dtype=X.dtype)
+    for start in range(0, n, rows):
+        block = X[start:start + rows]
+        yield slice(start, start + block.shape[0]), block, np.multiply(
+            block, block, out=buf[: block.shape[0]])
+
+
 def _squared_t_dot(X, C, sums=None):
     """``(X * X).T @ C`` without squaring all of X at once (that would copy it);
     with ``sums`` (float64, shape ``(n_features, C.shape[1])``), ``X.T @ C`` added
@@ -72,11 +85,10 @@ def _squared_t_dot(X, C, sums=None):
         return out.astype(C.dtype, copy=False)
     out = np.zeros((p, C.shape[1]), dtype=C.dtype)
     if not sp.issparse(X):
-        for rows in _row_blocks(n, p):
-            Xb = X[rows]
-            out += (Xb * Xb).T @ C[rows]
+        for rows, block, squares in _dense_square_blocks(X):
+            out += squares.T @ C[rows]
             if sums is not None:  # the block is in cache
-                sums += Xb.T @ C[rows]
+                sums += block.T @ C[rows]
         return out
     csr = X.format == "csr"
     if X.format not in ("csr", "csc"):
@@ -282,18 +294,6 @@ class LinearObjective:
             self._mean_squares = self._compute_mean_squares()
         return self._mean_squares
 
-    def _dense_square_blocks(self):
-        """``(rows, squares)`` over dense X by blocks of rows small enough to stay
-        in cache (a 512 KiB buffer of squares), without copying X."""
-        X = self.X
-        n, p = X.shape
-        rows = max(1, (1 << 16) // max(p, 1))
-        buf = np.empty((min(rows, n), p), dtype=X.dtype)
-        for start in range(0, n, rows):
-            block = X[start:start + rows]
-            yield slice(start, start + block.shape[0]), block, np.multiply(
-                block, block, out=buf[: block.shape[0]])
-
     def _finish_mean_squares(self, ms):
         if self.fit_intercept:
             ms = np.append(ms, 1.0)
@@ -303,7 +303,7 @@ class LinearObjective:
         """``(X^T R, column mean squares)`` of dense X in one read of it."""
         G = np.zeros((self.n_features, R.shape[1]), dtype=np.result_type(self.X, R))
         ms = np.zeros(self.n_features)
-        for rows, block, squares in self._dense_square_blocks():
+        for rows, block, squares in _dense_square_blocks(self.X):
             ms += self.sw[rows] @ squares
             G += block.T @ R[rows]
         return G, self._finish_mean_squares(ms)
@@ -321,7 +321,7 @@ class LinearObjective:
                 self._intercept_column = (None, sums[:, 0])
         else:
             ms = np.zeros(X.shape[1])
-            for rows, _, squares in self._dense_square_blocks():
+            for rows, _, squares in _dense_square_blocks(X):
                 ms += sw[rows] @ squares
         return self._finish_mean_squares(ms)
 
@@ -433,17 +433,14 @@ class LinearObjective:
         out = np.empty(self.shape, dtype=self.dtype)
         if self.fit_intercept:
             out[p] = 0
-        if blocks is None:
-            blocks = _row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS)
-        else:
-            blocks = list(blocks)
+        blocks = list(_row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS)
+                      if blocks is None else blocks)
         if keep:
             dZ = np.empty((self.n_samples, k), dtype=self.dtype)
         else:
             dZ = None
-            most = max((b.stop - b.start for b in blocks), default=0) if isinstance(
-                blocks, list) else _block_rows(p, _SYRK_BLOCK_ELEMENTS)
-            buf = np.empty((min(most, self.n_samples), k), dtype=self.dtype)
+            buf = np.empty((max((b.stop - b.start for b in blocks), default=0), k),
+                           dtype=self.dtype)
         for rows in blocks:
             Xb = X[rows]
             dz = np.matmul(Xb, W, out=dZ[rows] if keep else buf[: Xb.shape[0]])
