@@ -415,7 +415,8 @@ class LinearObjective:
 
     def _fused_pass(self, V, residual, blocks=None, keep=True):
         """``(X @ V_W + V_b, [X, 1]^T R)`` with ``R`` built block by block from the
-        first product, ``R[rows] = residual(rows, dZ[rows])``: one read of dense X.
+        first product, ``R[rows] = residual(rows, dZ[rows])``: one read of dense X
+        (a residual of None: no transposed product for that block).
 
         Products with X that follow each other (``X @ d`` then ``X^T`` of the
         residuals it leads to) are memory-bound passes. Done block by block
@@ -425,28 +426,36 @@ class LinearObjective:
         ``sample_row_blocks``) restricts both products to those rows; ``dZ`` is
         then only filled there. ``keep=False``: ``dZ`` is not kept (None), each
         block's in one small buffer instead of an (n, k) array per
-        Hessian-vector product.
+        Hessian-vector product. ``V`` None: no first product (``dZ`` None, and
+        ``residual(rows, None)``).
         """
         X, p, k = self.X, self.n_features, self.k
-        W = np.ascontiguousarray(V[:p])
+        W = None if V is None else np.ascontiguousarray(V[:p])
         G = np.zeros((p, k), dtype=self.dtype)
         out = np.empty(self.shape, dtype=self.dtype)
         if self.fit_intercept:
             out[p] = 0
-        blocks = list(_row_blocks(self.n_samples, p, _SYRK_BLOCK_ELEMENTS)
+        # Blocks of X's rows sized with the loss's few (rows, k) temporaries,
+        # so that all of a block's work stays in cache (Letter, K = 26 on 16
+        # features: they were five times the block of X).
+        blocks = list(_row_blocks(self.n_samples, p + 4 * k, _SYRK_BLOCK_ELEMENTS)
                       if blocks is None else blocks)
+        keep = keep and V is not None
+        dZ = buf = dz = None
         if keep:
             dZ = np.empty((self.n_samples, k), dtype=self.dtype)
-        else:
-            dZ = None
+        elif V is not None:
             buf = np.empty((max((b.stop - b.start for b in blocks), default=0), k),
                            dtype=self.dtype)
         for rows in blocks:
             Xb = X[rows]
-            dz = np.matmul(Xb, W, out=dZ[rows] if keep else buf[: Xb.shape[0]])
-            if self.fit_intercept:
-                dz += V[p]
+            if V is not None:
+                dz = np.matmul(Xb, W, out=dZ[rows] if keep else buf[: Xb.shape[0]])
+                if self.fit_intercept:
+                    dz += V[p]
             R = residual(rows, dz)
+            if R is None:  # only X @ V was wanted of this block
+                continue
             G += Xb.T @ R
             if self.fit_intercept:
                 out[p] += R.sum(axis=0)
@@ -458,6 +467,8 @@ class LinearObjective:
         return _sum64(self.loss.value(self.y, Z), self.sw) + self._penalty(coef)
 
     def value_gradient(self, coef, Z):
+        if self._by_blocks(Z):
+            return self._value_gradient_blocks(coef, Z)
         values, R = self._loss_value_gradient(Z)
         R *= self.sw[:, None]
         return _sum64(values, self.sw) + self._penalty(coef), self._xt(R, coef)
@@ -466,6 +477,8 @@ class LinearObjective:
         cached = self._gradient_cache
         if cached is not None and cached[0] is Z:  # a line search computed it
             return cached[1]
+        if self._by_blocks(Z):
+            return self._value_gradient_blocks(coef, Z)[1]
         if hasattr(self.loss, "value_gradient_curvature"):
             R = self._loss_value_gradient(Z)[1]  # leaves the curvature for later
         else:
@@ -473,12 +486,40 @@ class LinearObjective:
         R *= self.sw[:, None]
         return self._xt(R, coef)
 
+    def _by_blocks(self, Z):
+        """Whether the gradient at ``Z`` is taken block by block of rows
+        (``_value_gradient_blocks``): dense X, several outputs with a curvature
+        of their own (multinomial), and a ``Z`` that is not one row repeated
+        (where the whole-array softmax is of that one row)."""
+        return (self.k > 1 and self._fuses() and Z.shape[0] > 0 and Z.strides[0] != 0
+                and hasattr(self.loss, "value_gradient_curvature"))
+
+    def _new_curvature(self, shape, exact=False):
+        """An array for the per-sample curvature that a dense pass computes with
+        the gradient: the multinomial probabilities are kept in float32. They
+        only feed Hessian products and Hessians (a relative error of 6e-8,
+        below every forcing tolerance, that moves no fixed point: the gradient
+        is float64), and each (n, K) array is a fifth of X on 100k x 50, K = 10."""
+        return np.empty(shape, dtype=np.float32 if self.k > 1 and not exact else self.dtype)
+
+    def _value_gradient_blocks(self, coef, Z):
+        """``value_gradient`` with the loss's gradient and curvature formed block
+        by block of rows as X is read (the curvature kept for ``curvature``):
+        no (n, K) array but the curvature's (float32), where the whole-array
+        softmax held four (dense multinomial: 0.8 x X at once)."""
+        losses = _LossBlocks(self, self._new_curvature(Z.shape))
+        _, g = self._fused_pass(None, lambda rows, _: losses(rows, Z[rows]))
+        if self.alpha:
+            g[: self.n_features] += self.alpha * self._W(coef)
+        self._curvature_cache = (Z, losses.curv)
+        return losses.total + self._penalty(coef), g
+
     def _loss_value_gradient(self, Z):
         # A loss whose curvature comes with its gradient (the multinomial one: the
         # probabilities) leaves it here for curvature() at the same Z, which the
         # solvers ask for next: one softmax per point instead of two. Z arrays
-        # are never modified once built, and the cache holds Z, so identity
-        # identifies the point.
+        # are not modified while cached (a line that forms its point in Z's
+        # memory drops them first), so identity identifies the point.
         if hasattr(self.loss, "value_gradient_curvature"):
             values, R, curv = self.loss.value_gradient_curvature(self.y, Z)
             self._curvature_cache = (Z, curv)
@@ -491,11 +532,19 @@ class LinearObjective:
         compute it again)."""
         self._curvature_cache = None
 
-    def curvature(self, coef, Z):
-        """Per-sample second derivatives at ``Z``, the input of the Hessian methods."""
+    def curvature(self, coef, Z, exact=False):
+        """Per-sample second derivatives at ``Z``, the input of the Hessian methods.
+        Dense multinomial: the probabilities in float32 (see ``_new_curvature``)
+        unless ``exact`` (X's precision, for the Hessian of inference)."""
         cached = self._curvature_cache
-        if cached is not None and cached[0] is Z:
+        if (cached is not None and cached[0] is Z
+                and (not exact or cached[1].dtype == self.dtype)):
             return cached[1]
+        if self._by_blocks(Z):  # as _value_gradient_blocks keeps it
+            curv = self._new_curvature(Z.shape, exact)
+            for rows in _row_blocks(self.n_samples, 4 * self.k, _SYRK_BLOCK_ELEMENTS):
+                curv[rows] = self.loss.curvature(self.y[rows], Z[rows])
+            return curv
         return self.loss.curvature(self.y, Z)
 
     def hessp(self, curv, V, blocks=None, with_predictor=False):
@@ -582,6 +631,8 @@ class LinearObjective:
             c = (self.sw * curv)[:, None]  # (n, 1), the same for every output
             if self.fit_intercept:
                 sums = np.zeros((p, 1))
+        elif self._fuses():
+            c = _MultinomialDiagonalWeights(self.sw, curv, self.dtype)
         else:
             c = self.sw[:, None] * curv * (1 - curv)  # (n, K)
         out = np.empty(self.shape, dtype=self.dtype)
@@ -720,7 +771,11 @@ class LinearObjective:
         K ``(m, m)`` arrays ``sum_i s_i p_ic (1 - p_ic) [x_i, 1]^T [x_i, 1] + alpha
         I`` (class c's coefficients alone; the coupling between classes left out),
         accumulated in ``dtype``. ``rows`` and ``row_weights`` as in ``hessian``."""
-        C = curv.astype(np.float64) * (1.0 - curv)
+        # In the accumulation's dtype and one array (float32 for the newton-cg
+        # preconditioner: half of an (n, K) float64 array, a fifth of X on 100k x
+        # 50, K = 10).
+        C = np.subtract(1.0, curv, dtype=np.result_type(curv.dtype, dtype))
+        C *= curv
         return [self._gram(C[:, c], dtype, rows, row_weights=row_weights)[0]
                 for c in range(self.k)]
 
@@ -954,70 +1009,185 @@ class LinearObjective:
         _mirror_lower(H)  # exactly symmetric: the two triangles summed in other orders
 
     # -- line search support ----------------------------------------------------------
-    def line(self, coef, Z, D, speculate=None, dZ=None):
+    def _line_keeps_products(self):
+        """Whether a speculative line keeps ``X @ D`` (an (n, k) array) for its
+        other trials. Kept while it is at most an eighth of X: otherwise (the
+        multinomial loss on few features) it would be the largest thing a fit
+        holds, and recomputing it for a rejected trial costs a pass over X that
+        is only ``8 k / n_features`` times the line's own O(n k) work."""
+        return 8 * self.k <= self.n_features
+
+    def _forget(self, Z):
+        """Drop what is cached for the array ``Z`` (a line moved its values)."""
+        for name in ("_gradient_cache", "_curvature_cache"):
+            cached = getattr(self, name)
+            if cached is not None and cached[0] is Z:
+                setattr(self, name, None)
+
+    def line(self, coef, Z, D, speculate=None, dZ=None, gradient=True, curvature=True,
+             overwrite=False):
         """The objective along ``coef + t D``: one pass over X, then O(n k) per t.
 
         ``speculate``: a step (1 for Newton directions) whose value, gradient and
         curvature are computed in the same read of (dense) X as ``X @ D``; when the
-        line search takes it, its gradient costs no pass over X. ``dZ``: ``X @ D_W
-        + D_b`` when the caller knows it (newton-cg sums it from its products);
-        then sparse X is not read at all (dense X still is, to speculate).
+        line search takes it, its gradient costs no pass over X. ``gradient`` and
+        ``curvature`` False: the caller needs neither there (its last step; a
+        solver that never uses the curvature), only the value is computed.
+        ``overwrite``: the point at the speculated step is formed in ``Z``'s
+        memory, which then holds it until the line needs ``Z`` again (another
+        trial, ``origin``): the caller gives ``Z`` up to the line and takes the
+        point from ``point`` or ``origin``. ``dZ``: ``X @ D_W + D_b`` when the
+        caller knows it (newton-cg sums it from its products); then sparse X is
+        not read at all (dense X still is, to speculate).
         """
-        return _Line(self, coef, Z, D, speculate, dZ)
+        return _Line(self, coef, Z, D, speculate, dZ, gradient, curvature, overwrite)
+
+
+class _MultinomialDiagonalWeights:
+    """The weights ``s_i p_ic (1 - p_ic)`` of the multinomial Hessian's diagonal,
+    formed for the rows asked (``self[rows]``), as ``_squared_t_dot`` reads dense
+    X block by block: no (n, K) array (a fifth of X on 100k x 50, K = 10)."""
+
+    def __init__(self, sw, P, dtype):
+        self.sw, self.P, self.dtype, self.shape = sw, P, np.dtype(dtype), P.shape
+
+    def __getitem__(self, rows):
+        P = self.P[rows]
+        return (self.sw[rows, None] * P * (1 - P)).astype(self.dtype, copy=False)
+
+    def sum(self, axis=0):
+        blocks = _row_blocks(self.shape[0], 4 * self.shape[1], _SYRK_BLOCK_ELEMENTS)
+        return sum((self[rows].sum(axis=0) for rows in blocks),
+                   np.zeros(self.shape[1], dtype=self.dtype))
+
+
+class _LossBlocks:
+    """The ``residual`` of ``_fused_pass`` at a point given block by block:
+    ``self(rows, z)`` returns the loss's gradient on those rows times their
+    sample weights (None when ``gradient`` is False) and adds their weighted
+    loss to ``total``; ``curv``, an (n, k) array or None, receives the
+    curvature the multinomial loss computes with its gradient."""
+
+    def __init__(self, objective, curv=None, gradient=True):
+        self.obj, self.curv, self.gradient = objective, curv, gradient
+        self.total = 0.0
+
+    def __call__(self, rows, z):
+        obj, loss = self.obj, self.obj.loss
+        if not self.gradient:
+            self.total += _sum64(loss.value(obj.y[rows], z), obj.sw[rows])
+            return None
+        if self.curv is not None:
+            values, R, self.curv[rows] = loss.value_gradient_curvature(obj.y[rows], z)
+        else:
+            values, R = loss.value_gradient(obj.y[rows], z)
+        self.total += _sum64(values, obj.sw[rows])
+        R *= obj.sw[rows, None]
+        return R
 
 
 class _Line:
     """``phi(t) = F(coef + t D)`` with ``X @ D`` computed once (see
     ``LinearObjective.line``)."""
 
-    def __init__(self, objective, coef, Z, D, speculate=None, dZ=None):
+    def __init__(self, objective, coef, Z, D, speculate=None, dZ=None, gradient=True,
+                 curvature=True, overwrite=False):
         self.obj = objective
         self.coef, self.Z, self.D = coef, Z, D
         W, dW = objective._W(coef), objective._W(D)
         self._ww = float(np.vdot(W, W))
         self._wd = float(np.vdot(W, dW))
         self._dd = float(np.vdot(dW, dW))
-        self._speculated = None
+        self._gradient, self._curvature = gradient, curvature
+        self._speculated = None  # (t, value, coef, gradient, curvature) at self._t
+        self._Zt = None  # the point at step self._t, once formed
+        self._t = 0.0
+        self._own = False  # whether self._Zt is Z's memory
+        self._consumed = False
+        self.dZ = None
         if speculate is not None and objective._fuses():
-            self._speculate(float(speculate))
+            # Dense multinomial, 100k x 50, K = 10, where each (n, K) array is a
+            # fifth of X: the point at the step is formed in Z's memory (the
+            # caller allows it) rather than beside Z and X @ D, and X @ D lives
+            # block by block unless it is small (_line_keeps_products): another
+            # trial is then one more such pass, which also speculates. Peak
+            # extra memory of a fit, with the float32 probabilities
+            # (_new_curvature): 0.80 -> 0.47 x X.
+            self._own = overwrite and Z.flags.writeable  # not predictor()'s broadcast row
+            self._Zt = Z if self._own else np.empty(Z.shape, dtype=objective.dtype)
+            self._move(float(speculate))
         elif dZ is not None:
             self.dZ = dZ
         else:
             self.dZ = objective.predictor(D)
 
-    def _speculate(self, t):
-        """``X @ D`` with, in the same read of X, everything at step ``t``: the
-        raw prediction, the objective, its gradient and (multinomial) the
-        probabilities, exactly as ``point``, ``__call__`` and the objective's
-        methods would compute them there."""
+    def _move(self, t, evaluate=True):
+        """Form the point at step ``t`` in ``self._Zt`` as ``X @ D`` is computed
+        block by block (kept when ``_line_keeps_products``), with, in the same
+        read of X and when ``evaluate``, the objective, its gradient and
+        (multinomial) the probabilities there, exactly as ``point``,
+        ``__call__`` and the objective's methods would compute them."""
+        if self._consumed:
+            raise RuntimeError("this line's point was taken with consume=True")
         obj, loss = self.obj, self.obj.loss
-        # The point at t is formed block by block in one small buffer, and as a
-        # whole only by point() (the same sums, so the same numbers): while X is
-        # read, the line holds X @ D and the probabilities, not a third (n, K)
-        # array.
-        n, k = self.Z.shape
-        zbuf = np.empty((min(n, _block_rows(obj.n_features, _SYRK_BLOCK_ELEMENTS)), k),
-                        dtype=obj.dtype)
-        with_curvature = hasattr(loss, "value_gradient_curvature")
-        curv = np.empty((n, k), dtype=obj.dtype) if with_curvature else None
-        total = 0.0
+        self._speculated = None  # its (n, k) curvature goes before the new one
+        Zt = self._Zt
+        if self._own:  # Zt holds the point at self._t: moved from there
+            obj._forget(Zt)
+            source, step = Zt, t - self._t
+        else:
+            source, step = self.Z, t
+        losses = curv = None
+        if evaluate:
+            if (self._gradient and self._curvature
+                    and hasattr(loss, "value_gradient_curvature")):
+                curv = obj._new_curvature(Zt.shape)
+            losses = _LossBlocks(obj, curv, self._gradient)
 
         def residual(rows, dz):
-            nonlocal total
-            zt = np.add(self.Z[rows], t * dz, out=zbuf[: dz.shape[0]])
-            if with_curvature:
-                values, R, curv[rows] = loss.value_gradient_curvature(obj.y[rows], zt)
-            else:
-                values, R = loss.value_gradient(obj.y[rows], zt)
-            total += _sum64(values, obj.sw[rows])
-            R *= obj.sw[rows, None]
-            return R
+            zt = np.add(source[rows], step * dz, out=Zt[rows])
+            return None if losses is None else losses(rows, zt)
 
-        self.dZ, g = obj._fused_pass(self.D, residual)
+        keep = self.dZ is None and obj._line_keeps_products()
+        dZ, g = obj._fused_pass(self.D, residual, keep=keep)
+        if keep:
+            self.dZ = dZ
+        self._t = t
+        if losses is None:
+            return
         coef_t = self.coef + t * self.D
-        if obj.alpha:
+        if self._gradient and obj.alpha:
             g[: obj.n_features] += obj.alpha * obj._W(coef_t)
-        self._speculated = (t, total + self._penalty(t), coef_t, g, curv)
+        self._speculated = (t, losses.total + self._penalty(t), coef_t,
+                            g if self._gradient else None, curv)
+
+    def _at_origin(self):
+        """Make ``Z`` and ``X @ D`` available for O(n k) trials: ``X @ D`` by a
+        pass over X if it was not kept, and ``Z`` from the point formed in its
+        memory."""
+        if self._consumed:
+            raise RuntimeError("this line's point was taken with consume=True")
+        if self.dZ is None:
+            if self._speculated is not None:  # its (n, k) probabilities go first
+                self._speculated = self._speculated[:4] + (None,)
+            self.dZ = self.obj.predictor(self.D)
+        if self._own and self._Zt is not None and self._t != 0:
+            for rows in _row_blocks(self.Z.shape[0], self.Z.shape[1], _SYRK_BLOCK_ELEMENTS):
+                self.Z[rows] -= self._t * self.dZ[rows]
+            self.obj._forget(self.Z)
+        self._Zt = None
+
+    def origin(self):
+        """The raw prediction at ``coef``: ``Z``, its values restored when a point
+        was formed in its memory."""
+        if self._own and self._Zt is not None and self._t != 0:
+            if self.dZ is None:
+                self._move(0.0, evaluate=False)
+            else:
+                self._at_origin()
+        elif self._consumed:
+            raise RuntimeError("this line's point was taken with consume=True")
+        return self.Z
 
     def _penalty(self, t):
         return 0.5 * self.obj.alpha * (self._ww + 2 * t * self._wd + t * t * self._dd)
@@ -1026,6 +1196,10 @@ class _Line:
         obj = self.obj
         if self._speculated is not None and t == self._speculated[0]:
             return self._speculated[1]
+        if self.dZ is None and self._Zt is not None:  # X @ D not kept: speculate again
+            self._move(t)
+            return self._speculated[1]
+        self._at_origin()
 
         def part(rows):
             values = obj.loss.line_value(obj.y[rows], self.Z[rows], self.dZ[rows], t)
@@ -1040,6 +1214,7 @@ class _Line:
     def minimiser(self):
         """Exact minimiser along the line for a quadratic objective (O(n k))."""
         obj = self.obj
+        self._at_origin()
         dZ = self.dZ
         curvature = float(obj.sw @ np.einsum("ij,ij->i", dZ, dZ)) + obj.alpha * self._dd
         slope = float(obj.sw @ np.einsum("ij,ij->i", obj.loss.gradient(obj.y, self.Z), dZ))
@@ -1047,22 +1222,32 @@ class _Line:
         return -slope / curvature if curvature > 0 else 1.0
 
     def point(self, t, consume=False):
-        """Coefficients and raw prediction at step ``t`` (no pass over X).
-        ``consume``: the raw prediction is formed in the memory of ``X @ D``
-        where it can be, and the line cannot be used afterwards (the Newton
-        loop's last call: no new (n, K) array)."""
-        if self.dZ is None:
+        """Coefficients and raw prediction at step ``t`` (no pass over X unless
+        ``X @ D`` was not kept). ``consume``: the raw prediction is the point
+        formed in Z's memory, or is formed in the memory of ``X @ D``, where it
+        can be, and the line cannot be used afterwards (the Newton loop's last
+        call: no new (n, K) array)."""
+        if self._consumed:
             raise RuntimeError("this line's point was taken with consume=True")
-        if consume and self.dZ.flags.writeable:  # not predictor()'s broadcast row
-            Zt = np.multiply(self.dZ, t, out=self.dZ)
-            Zt += self.Z  # Z + t dZ, as below (and as the speculative pass formed it)
+        if self._Zt is not None and self._t == t:
+            Zt = self._Zt
+        elif self.dZ is None and self._Zt is not None:
+            self._move(t)
+            Zt = self._Zt
         else:
-            Zt = self.Z + t * self.dZ
+            self._at_origin()
+            if consume and self.dZ.flags.writeable:  # not predictor()'s broadcast row
+                Zt = np.multiply(self.dZ, t, out=self.dZ)
+                Zt += self.Z  # Z + t dZ, as below (and as the speculative pass formed it)
+            else:
+                Zt = self.Z + t * self.dZ
         if consume:
-            self.dZ = None
+            self.dZ = self._Zt = None
+            self._consumed = True
         if self._speculated is not None and t == self._speculated[0]:
             _, _, coef_t, g, curv = self._speculated
-            self.obj._gradient_cache = (Zt, g)
+            if g is not None:
+                self.obj._gradient_cache = (Zt, g)
             if curv is not None:
                 self.obj._curvature_cache = (Zt, curv)
             return coef_t, Zt
@@ -1137,7 +1322,7 @@ class GramObjective:
     def value_gradient(self, coef, Z):
         return self.value(coef, Z), self.gradient(coef, Z)
 
-    def curvature(self, coef, Z):
+    def curvature(self, coef, Z, exact=False):
         return None  # the Hessian is A whatever the point
 
     def drop_curvature(self):
@@ -1174,7 +1359,8 @@ class GramObjective:
             ms[:p] += 2 * m * A[-1, :p] + m * m * A[-1, -1]
         return np.sqrt(np.maximum(ms, 0.0))
 
-    def line(self, coef, Z, D, speculate=None, dZ=None):
+    def line(self, coef, Z, D, speculate=None, dZ=None, gradient=True, curvature=True,
+             overwrite=False):
         return _QuadraticLine(self, coef, Z, D)
 
 
@@ -1199,6 +1385,9 @@ class _QuadraticLine:
 
     def minimiser(self):
         return -self._slope / self._curv if self._curv > 0 else 1.0
+
+    def origin(self):
+        return self.Z
 
     def point(self, t, consume=False):
         Z = self.Z + t * self.dZ

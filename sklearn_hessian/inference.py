@@ -291,7 +291,7 @@ class _Context:
     def evaluate(self):
         obj = self.objective
         self.Z = obj.predictor(self.coef)
-        self.curv = obj.curvature(self.coef, self.Z)
+        self.curv = obj.curvature(self.coef, self.Z, exact=True)
         self.R = np.asarray(obj.loss.gradient(obj.y, self.Z), dtype=np.float64)
 
     def mean_hessian(self):

@@ -243,7 +243,7 @@ def test_hessian_matches_hessp_on_basis_vectors(case, fmt, fit_intercept, weight
 @weighted
 def test_hessian_diag_matches_full_hessian(case, fmt, fit_intercept, weighted):
     obj, _, _, _, coef = make_problem(case, fmt, np.float64, fit_intercept, weighted)
-    curv = obj.curvature(coef, obj.predictor(coef))
+    curv = obj.curvature(coef, obj.predictor(coef), exact=True)
     d = obj.hessian_diag(curv)
     assert d.shape == obj.shape
     expected = np.diag(_full_hessian(obj, curv)).reshape(obj.shape)
@@ -255,7 +255,7 @@ def test_multinomial_hessian_is_flat_along_class_shifts():
     # multinomial loss unchanged, so H v = alpha * v on such a direction for a
     # coefficient row (the penalty's part) and H v = 0 for the intercept row.
     obj, _, _, _, coef = make_problem("multinomial-3")
-    curv = obj.curvature(coef, obj.predictor(coef))
+    curv = obj.curvature(coef, obj.predictor(coef), exact=True)
     for row in range(obj.shape[0]):
         V = np.zeros(obj.shape)
         V[row] = 1.0
@@ -922,7 +922,7 @@ def test_start_point_predictions_are_one_row_repeated(case, fit_intercept):
     f_full, g_full = obj.value_gradient(start, full)
     assert f == pytest.approx(f_full, rel=1e-14)
     np.testing.assert_allclose(g, g_full, rtol=1e-13, atol=1e-15)
-    np.testing.assert_allclose(curv, obj.curvature(start, full), rtol=1e-14)
+    np.testing.assert_allclose(curv, obj.curvature(start, full, exact=True), rtol=1e-14)
     if obj.class_symmetric:
         assert obj.same_probabilities(curv)
 
@@ -946,3 +946,74 @@ def test_line_point_consumed_in_place(case, speculate):
         if speculate == t:  # the gradient computed by the pass is kept for Z_in
             np.testing.assert_allclose(obj.gradient(c_in, Z_in), _gradient(obj, c_in),
                                        rtol=1e-12, atol=1e-14)
+
+
+@all_cases
+@pytest.mark.parametrize("gradient", [True, False])
+def test_line_forms_speculated_point_in_place(case, gradient):
+    """With ``overwrite``, the speculated point is formed in Z's memory. Another
+    trial either restores Z (X @ d kept) or speculates again there (not kept:
+    the point at that step is then formed in Z's memory too); either way every
+    step's value, point and gradient are those of ``coef + t D``, and
+    ``origin`` gives Z's values back."""
+    obj, _, _, _, coef = make_problem(case, "dense", np.float64, True, True)
+    D = np.random.RandomState(5).standard_normal(obj.shape)
+    Z = np.array(obj.predictor(coef))
+    Z_before = Z.copy()
+    line = obj.line(coef, Z, D, speculate=1.0, gradient=gradient, overwrite=True)
+    assert line(1.0) == pytest.approx(_value(obj, coef + D), rel=1e-12)
+    c1, Z1 = line.point(1.0)
+    assert Z1 is Z  # the speculated point lives in Z's memory
+    np.testing.assert_allclose(Z1, obj.predictor(coef + D), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(obj.gradient(c1, Z1), _gradient(obj, coef + D),
+                               rtol=1e-11, atol=1e-13)
+    for t in (0.5, 0.25, 1.0):
+        assert line(t) == pytest.approx(_value(obj, coef + t * D), rel=1e-12)
+        c_t, Z_t = line.point(t)
+        np.testing.assert_allclose(Z_t, obj.predictor(coef + t * D), rtol=1e-12,
+                                   atol=1e-13)
+        np.testing.assert_allclose(obj.gradient(c_t, Z_t), _gradient(obj, coef + t * D),
+                                   rtol=1e-11, atol=1e-13)
+    Z_origin = line.origin()
+    assert Z_origin is Z
+    np.testing.assert_allclose(Z_origin, Z_before, rtol=1e-12, atol=1e-13)
+    # Z's gradient is not mistaken for a point's that was formed in its memory.
+    np.testing.assert_allclose(obj.gradient(coef, Z), _gradient(obj, coef),
+                               rtol=1e-11, atol=1e-13)
+    c, Z_half = line.point(0.5, consume=True)
+    np.testing.assert_allclose(Z_half, obj.predictor(coef + 0.5 * D), rtol=1e-12,
+                               atol=1e-13)
+    with pytest.raises(RuntimeError, match="consume"):
+        line.origin()
+
+
+def test_line_origin_after_failed_search_restores_point():
+    """A line search that fails leaves the caller its point: ``origin`` gives back
+    Z's values even though the speculated point was formed in its memory."""
+    obj, _, _, _, coef = make_problem("multinomial-3", "dense", np.float64, True, True)
+    D = np.random.RandomState(6).standard_normal(obj.shape)
+    Z = np.array(obj.predictor(coef))
+    Z_before = Z.copy()
+    line = obj.line(coef, Z, D, speculate=1.0, overwrite=True)
+    line(1.0)
+    assert not np.allclose(Z, Z_before)
+    np.testing.assert_allclose(line.origin(), Z_before, rtol=1e-12, atol=1e-13)
+
+
+def test_dense_multinomial_curvature_is_float32_unless_exact():
+    """Dense multinomial passes keep the probabilities (which only feed Hessians)
+    in float32: within float32 rounding of the exact ones, which ``exact=True``
+    (the inference module's Hessian) still gives."""
+    obj, X, _, _, coef = make_problem("multinomial-3", "dense", np.float64, True, True)
+    Z = obj.predictor(coef)
+    obj.value_gradient(coef, Z)
+    curv = obj.curvature(coef, Z)
+    exact = obj.curvature(coef, Z, exact=True)
+    assert curv.dtype == np.float32 and exact.dtype == np.float64
+    np.testing.assert_allclose(curv, exact, rtol=1e-6, atol=1e-7)
+    obj_sparse = make_problem("multinomial-3", "csr", np.float64, True, True)[0]
+    np.testing.assert_allclose(exact, obj_sparse.curvature(coef, Z), rtol=1e-14)
+    # Hessian products with it are as accurate as float32 probabilities allow.
+    V = np.random.RandomState(7).standard_normal(obj.shape)
+    np.testing.assert_allclose(obj.hessp(curv, V), obj.hessp(exact, V), rtol=1e-5,
+                               atol=1e-6)

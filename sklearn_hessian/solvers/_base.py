@@ -150,6 +150,9 @@ class NewtonLoop(Solver):
     # Longer steps along the direction when the unit step beat the quadratic
     # model by far (``_linesearch.extrapolate``): for (near-)Newton directions.
     extrapolate = False
+    # Whether ``direction`` reads the curvature at the points the line search
+    # reaches (the speculative step then computes it with the gradient).
+    uses_curvature = True
 
     def direction(self, objective, coef, Z, g):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -208,15 +211,17 @@ class NewtonLoop(Solver):
             last_step = (
                 not self.exact_steps and g_max <= tol and half_decrement <= tol
             )
-            # The step whose gradient the line search computes along with X @ d
-            # (dense X): the first it tries, unless nothing follows it.
-            speculate = None if last_step else self.speculative_step(objective)
             # The curvature at Z served the direction: released before the line
             # search forms its own at the trial step (multinomial: an (n, K)
             # array, a fifth of X for 100k x 50, K = 10).
             objective.drop_curvature()
-            line = objective.line(coef, Z, d, speculate=speculate,
-                                  dZ=self.direction_predictor())
+            # The step the line search tries first is evaluated along with X @ d
+            # (dense X), with its gradient unless nothing follows it, and formed
+            # in Z's memory: Z is the line's until point() or origin().
+            line = objective.line(coef, Z, d, speculate=self.speculative_step(objective),
+                                  dZ=self.direction_predictor(), gradient=not last_step,
+                                  curvature=self.uses_curvature, overwrite=True)
+            del Z
             g_norm1 = float(np.abs(g).sum())
 
             def grad_norm_decreases(t, line=line, g_norm1=g_norm1):
@@ -239,6 +244,7 @@ class NewtonLoop(Solver):
                 self._log_row(n_iter, f, None, 0.0, half_decrement,
                               f"line search failed ({ls.reason})")
                 curve.append(f)
+                Z = line.origin()
                 break
             curvature = self._curvature_along(d, slope)
             if (self.extrapolate and not last_step and ls.step == 1.0

@@ -39,6 +39,7 @@ class LBFGSSolver(NewtonLoop):
 
     name = "lbfgs"
     exact_steps = False
+    uses_curvature = False  # only the start's, for the diagonal scaling
 
     def __init__(self, tol=1e-8, max_iter=100, verbose=0, random_state=None,
                  n_corrections=30):

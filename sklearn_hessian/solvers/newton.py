@@ -84,7 +84,9 @@ def default_max_condition(dtype):
 class _Factorization:
     """Solves with a symmetric PSD matrix, correcting it when needed (steps 2-4)."""
 
-    def __init__(self, H, max_condition, mu):
+    def __init__(self, H, max_condition, mu, fresh=None):
+        # fresh: a callable returning H anew; H itself is then scaled and
+        # factorised in place (one d x d array fewer during the build).
         n = H.shape[0]
         self.corrected = ""
         self._null = None
@@ -93,19 +95,25 @@ class _Factorization:
         # alpha=0): scale it by 1 and let the null-space handling take it.
         diag[~(diag > 0)] = 1.0
         self._s = 1.0 / np.sqrt(diag)
-        Hs = H * self._s[:, None] * self._s[None, :]
-        if mu > 0:
-            Hs[np.diag_indices(n)] += mu
+        # One scaled matrix, factorised in place (its transpose is the same
+        # symmetric matrix in the Fortran order LAPACK writes into), and formed
+        # again for the spectral correction, the rare case: the d^2 copies of a
+        # build were the peak of a dense multinomial fit's memory.
+        Hs = self._scaled(H if fresh is not None else H.copy(), mu)
+        anorm = max((float(np.abs(Hs[:, j:j + 64]).sum(axis=0).max())
+                     for j in range(0, n, 64)), default=0.0)
         try:
-            self._chol = cho_factor(Hs, lower=False, check_finite=False)
-            anorm = np.abs(Hs).sum(axis=0).max()
+            self._chol = cho_factor(Hs.T, lower=False, overwrite_a=True,
+                                    check_finite=False)
             rcond, info = dpocon(self._chol[0], anorm)
             if info == 0 and rcond > 0 and 1.0 / rcond <= max_condition:
                 self.kind = "cholesky"
                 return
         except LinAlgError:
             pass
-        lam, V = eigh(Hs, check_finite=False)
+        self._chol = None
+        Hs = self._scaled(fresh() if fresh is not None else H.copy(), mu)
+        lam, V = eigh(Hs, check_finite=False, overwrite_a=True)
         lam_max = max(float(lam[-1]), np.finfo(np.float64).tiny)
         null = lam <= 100 * np.sqrt(n) * _EPS * lam_max
         floor = lam_max / max_condition
@@ -126,6 +134,14 @@ class _Factorization:
         self.corrected = ", ".join(parts)
         self.kind = "spectral"
         self._V, self._inv = V, inv
+
+    def _scaled(self, H, mu):
+        """``S H S + mu I`` with ``S = diag(self._s)``, in ``H``'s memory."""
+        H *= self._s[:, None]
+        H *= self._s[None, :]
+        if mu > 0:
+            H[np.diag_indices(H.shape[0])] += mu
+        return H
 
     def solve(self, G):
         s = self._s[:, None]
@@ -156,8 +172,21 @@ def eliminate_intercepts(H, n_intercept):
     A, U, S = H[:-nb, :-nb], H[:-nb, -nb:], H[-nb:, -nb:]
     S_pinv = _pinv_small(S)
     US = U @ S_pinv
-    A = A - US @ U.T
-    return 0.5 * (A + A.T), U, S_pinv, US
+    C = US @ U.T
+    np.subtract(A, C, out=C)
+    return _symmetrize(C), U, S_pinv, US
+
+
+def _symmetrize(A, block=128):
+    """``(A + A^T) / 2`` in place, by blocks (no second d x d array)."""
+    n = A.shape[0]
+    for i in range(0, n, block):
+        for j in range(i, n, block):
+            upper, lower = A[i:i + block, j:j + block], A[j:j + block, i:i + block]
+            mean = 0.5 * (upper + lower.T)
+            upper[...] = mean
+            lower[...] = mean.T
+    return A
 
 
 class _NewtonSystem:
@@ -176,7 +205,10 @@ class _NewtonSystem:
     def __init__(self, H, n_intercept, max_condition, mu):
         self.nb = n_intercept
         A, self.U, self.S_pinv, self.US = eliminate_intercepts(H, n_intercept)
-        self.fact = _Factorization(A, max_condition, mu)
+        # The Schur complement is a new array, which the factorisation may use.
+        fresh = (lambda: eliminate_intercepts(H, n_intercept)[0]) if n_intercept else None
+        self.fact = _Factorization(A, max_condition, mu, fresh)
+        del A
         self.corrected = self.fact.corrected
 
     def solve(self, G):
@@ -386,6 +418,8 @@ class NewtonSolver(NewtonLoop):
             dtype = (np.float32 if rows is not None and self._refine
                      and not objective.loss.diagonal_curvature
                      and not self._fact_kronecker else np.float64)
+            # The old Hessian and factorisation go before the new ones are formed.
+            self._H = self._fact = None
             H = objective.hessian(curv, dtype=dtype, rows=rows,
                                   row_weights=row_weights).astype(np.float64, copy=False)
             if objective.class_symmetric:
