@@ -1,6 +1,6 @@
 """Peak extra memory of ``fit`` against the size of X, on the dense tall problems.
 
-    python benchmarks/memory.py [--problems dense_tall_logistic,dense_tall_ls]
+    python benchmarks/memory.py [--problems dense_tall_logistic,dense_multinomial,...]
 
 For each problem and deterministic solver of ours: the peak of numpy's allocations
 during ``fit`` (``tracemalloc``, which numpy reports its buffers to), minus what was
@@ -37,7 +37,8 @@ def peak_extra(problem, solver):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--problems", default="dense_tall_logistic,dense_tall_ls")
+    parser.add_argument("--problems", default="dense_tall_logistic,dense_illcond_logistic,"
+                        "dense_multinomial,dense_tall_ls")
     args = parser.parse_args(argv)
     print("| problem | size of X | " + " | ".join(f"`{s}`" for s in SOLVERS) + " |")
     print("| --- | ---: |" + " ---: |" * len(SOLVERS))

@@ -17,7 +17,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 # results do not depend on n_jobs; large enough that a block amortises a thread
 # dispatch (about 0.1 ms), small enough that its temporaries (a few of the
 # block's size) stay far below the (n, K) arrays the line holds.
-LINE_BLOCK_ENTRIES = 1 << 15
+LINE_BLOCK_ENTRIES = 1 << 16
 
 
 class RowBlocks:
