@@ -47,6 +47,14 @@ def _row_blocks(n_samples, n_cols, elements=_BLOCK_ELEMENTS, min_rows=1):
         yield slice(start, min(start + size, n_samples))
 
 
+def _loss_row_blocks(n_samples, k, n_features=0):
+    """Blocks of rows for work on the loss's (rows, k) arrays (a few
+    temporaries of that size: the softmax's) and, with ``n_features``, on the
+    same rows of X, all of it sized to stay in cache (Letter, K = 26 on 16
+    features: sized by X's block alone, the temporaries were five times it)."""
+    return _row_blocks(n_samples, n_features + 4 * k, _SYRK_BLOCK_ELEMENTS)
+
+
 def _dense_square_blocks(X):
     """``(rows, block, squares)`` over dense X by blocks of rows small enough to
     stay in cache (a 512 KiB buffer of squares, reused), without copying X:
@@ -435,11 +443,7 @@ class LinearObjective:
         out = np.empty(self.shape, dtype=self.dtype)
         if self.fit_intercept:
             out[p] = 0
-        # Blocks of X's rows sized with the loss's few (rows, k) temporaries,
-        # so that all of a block's work stays in cache (Letter, K = 26 on 16
-        # features: they were five times the block of X).
-        blocks = list(_row_blocks(self.n_samples, p + 4 * k, _SYRK_BLOCK_ELEMENTS)
-                      if blocks is None else blocks)
+        blocks = list(_loss_row_blocks(self.n_samples, k, p) if blocks is None else blocks)
         keep = keep and V is not None
         dZ = buf = dz = None
         if keep:
@@ -542,7 +546,7 @@ class LinearObjective:
             return cached[1]
         if self._by_blocks(Z):  # as _value_gradient_blocks keeps it
             curv = self._new_curvature(Z.shape, exact)
-            for rows in _row_blocks(self.n_samples, 4 * self.k, _SYRK_BLOCK_ELEMENTS):
+            for rows in _loss_row_blocks(self.n_samples, self.k):
                 curv[rows] = self.loss.curvature(self.y[rows], Z[rows])
             return curv
         return self.loss.curvature(self.y, Z)
@@ -1056,7 +1060,7 @@ class _MultinomialDiagonalWeights:
         return (self.sw[rows, None] * P * (1 - P)).astype(self.dtype, copy=False)
 
     def sum(self, axis=0):
-        blocks = _row_blocks(self.shape[0], 4 * self.shape[1], _SYRK_BLOCK_ELEMENTS)
+        blocks = _loss_row_blocks(*self.shape)
         return sum((self[rows].sum(axis=0) for rows in blocks),
                    np.zeros(self.shape[1], dtype=self.dtype))
 
@@ -1172,7 +1176,7 @@ class _Line:
                 self._speculated = self._speculated[:4] + (None,)
             self.dZ = self.obj.predictor(self.D)
         if self._own and self._Zt is not None and self._t != 0:
-            for rows in _row_blocks(self.Z.shape[0], self.Z.shape[1], _SYRK_BLOCK_ELEMENTS):
+            for rows in _loss_row_blocks(*self.Z.shape):
                 self.Z[rows] -= self._t * self.dZ[rows]
             self.obj._forget(self.Z)
         self._Zt = None

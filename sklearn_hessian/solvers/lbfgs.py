@@ -79,8 +79,6 @@ class LBFGSSolver(NewtonLoop):
         for (s, y, rho), a in zip(self._pairs, reversed(alphas)):
             b = rho * float(np.vdot(y, r))
             r += (a - b) * s
-        if objective.class_symmetric:
-            r = self._finalize_coef(objective, r)
         self._last_direction = r
         return -r
 

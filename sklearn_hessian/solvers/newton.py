@@ -495,16 +495,6 @@ class NewtonSolver(NewtonLoop):
             return D
         G2 = G if shared else G.reshape(-1, 1)
         D2 = -self._fact.solve(G2)
-        if objective.class_symmetric:
-            # The step of the symmetric parametrisation has zero mean over the
-            # classes, as the gradient has. The deflated solve keeps that only
-            # as far as the Hessian is flat along the class shifts, which
-            # Hessians from float32 probabilities (rows summing to 1 +- 1e-7)
-            # are not quite: the coefficients' class sums drifted, their
-            # penalty gradient (alpha times them) stalled the gradient test
-            # at 1e-8 on a small ill-conditioned problem, where CG (centred by
-            # its preconditioner) never moves them.
-            center_classes(D2.reshape(G.shape), k)
         self._dHd = float(np.vdot(D2, self._H @ D2))
         return D2.reshape(G.shape).astype(objective.dtype, copy=False)
 
