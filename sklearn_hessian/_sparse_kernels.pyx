@@ -22,51 +22,95 @@ ctypedef fused index_t:
     long long
 
 
+cdef inline double _row_dot(const floating* data, const index_t* indices,
+                            Py_ssize_t start, Py_ssize_t stop, const floating* v,
+                            double b) noexcept nogil:
+    """``b + sum_jj data[jj] v[indices[jj]]`` over one row."""
+    cdef double z = b, z1 = 0.0
+    cdef Py_ssize_t jj
+    if stop - start >= 32:
+        # Two partial sums: the adds of one form a dependency chain that
+        # long rows wait on (tf-idf, 57 values a row: 5-6% off the
+        # product). From 16 values on, w8a (12 a row on average) lost 7%.
+        jj = start
+        while jj + 2 <= stop:
+            z += data[jj] * v[indices[jj]]
+            z1 += data[jj + 1] * v[indices[jj + 1]]
+            jj += 2
+        if jj < stop:
+            z += data[jj] * v[indices[jj]]
+        return z + z1
+    for jj in range(start, stop):
+        z += data[jj] * v[indices[jj]]
+    return z
+
+
+# Rows per block of the two-phase product (see csr_hessp).
+cdef enum:
+    _BLOCK_ROWS = 64
+
+
 def csr_hessp(const floating[::1] data, const index_t[::1] indices,
               const index_t[::1] indptr, const floating[::1] v, double b,
               const floating[::1] c, bint fit_intercept, double[::1] out,
-              double[::1] z_out):
+              double[::1] z_out, bint blocked=False):
     """``out = [X, 1]^T diag(c) [X, 1] [v; b]`` (``out[p]``, the intercept's
     entry, only with ``fit_intercept``; ``b`` is then the intercept's entry of
     the vector). ``c`` is the curvature times the sample weight; ``out`` is
     overwritten and accumulated in float64. Unless ``z_out`` is empty, it
     receives ``[X, 1] [v; b]``, the first product (newton-cg sums these into
-    ``X @ s`` for its line search)."""
+    ``X @ s`` for its line search).
+
+    ``blocked``: by blocks of 64 rows, the dot products of all of a block's rows
+    first, then their scatters, the rows' values and indices still in cache.
+    When ``v`` and ``out`` are too long to stay in the core's own caches, the
+    gathers of the next rows then no longer queue behind the scatters of this
+    one (sparse 50k x 200k tf-idf, one thread: 8.6 -> 6.5 ms on an AMD EPYC,
+    1 MiB of L2 per core); with short vectors it costs a re-read of each row
+    for nothing (w8a, 300 features: 1.06 -> 1.3 ms)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, p = v.shape[0]
-    cdef Py_ssize_t i, jj, start, stop
-    cdef double z, z1, total = 0.0
+    cdef Py_ssize_t i, jj, i0, i1, start, stop
+    cdef double z, total = 0.0
     cdef bint keep = z_out.shape[0] > 0
+    cdef double zb[_BLOCK_ROWS]
+    cdef const floating* d = &data[0] if data.shape[0] > 0 else NULL
+    cdef const index_t* ix = &indices[0] if indices.shape[0] > 0 else NULL
+    cdef const floating* vv = &v[0] if p > 0 else NULL
+    cdef double* o = &out[0]
     out[:] = 0.0
     with nogil:
-        for i in range(n):
-            if c[i] == 0 and not keep:
-                continue
-            start, stop = indptr[i], indptr[i + 1]
-            z = b
-            if stop - start >= 32:
-                # Two partial sums: the adds of one form a dependency chain that
-                # long rows wait on (tf-idf, 57 values a row: 5-6% off the
-                # product). From 16 values on, w8a (12 a row on average) lost 7%.
-                z1 = 0.0
-                jj = start
-                while jj + 2 <= stop:
-                    z += data[jj] * v[indices[jj]]
-                    z1 += data[jj + 1] * v[indices[jj + 1]]
-                    jj += 2
-                if jj < stop:
-                    z += data[jj] * v[indices[jj]]
-                z += z1
-            else:
-                for jj in range(start, stop):
-                    z += data[jj] * v[indices[jj]]
-            if keep:
-                z_out[i] = z
-                if c[i] == 0:
+        if blocked:
+            i0 = 0
+            while i0 < n:
+                i1 = min(i0 + _BLOCK_ROWS, n)
+                for i in range(i0, i1):
+                    if c[i] == 0 and not keep:
+                        continue
+                    zb[i - i0] = _row_dot(d, ix, indptr[i], indptr[i + 1], vv, b)
+                    if keep:
+                        z_out[i] = zb[i - i0]
+                for i in range(i0, i1):
+                    if c[i] == 0:
+                        continue
+                    z = zb[i - i0] * c[i]
+                    total += z
+                    for jj in range(indptr[i], indptr[i + 1]):
+                        o[ix[jj]] += d[jj] * z
+                i0 = i1
+        else:
+            for i in range(n):
+                if c[i] == 0 and not keep:
                     continue
-            z *= c[i]
-            total += z
-            for jj in range(start, stop):
-                out[indices[jj]] += data[jj] * z
+                start, stop = indptr[i], indptr[i + 1]
+                z = _row_dot(d, ix, start, stop, vv, b)
+                if keep:
+                    z_out[i] = z
+                    if c[i] == 0:
+                        continue
+                z *= c[i]
+                total += z
+                for jj in range(start, stop):
+                    o[ix[jj]] += d[jj] * z
         if fit_intercept:
             out[p] = total
 

@@ -1017,3 +1017,36 @@ def test_dense_multinomial_curvature_is_float32_unless_exact():
     V = np.random.RandomState(7).standard_normal(obj.shape)
     np.testing.assert_allclose(obj.hessp(curv, V), obj.hessp(exact, V), rtol=1e-5,
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("keep", [False, True])
+def test_csr_hessp_blocked_and_row_by_row_agree(dtype, index_dtype, keep):
+    """The compiled CSR product's two loops (row by row, and gathers then scatters
+    by blocks of rows, for long vectors) give the same product, rows with zero
+    curvature, empty rows, long rows and a last partial block included."""
+    kernels = pytest.importorskip("sklearn_hessian._sparse_kernels")
+    rng = np.random.default_rng(0)
+    n, p = 203, 97  # 203 = 3 blocks of 64 and a partial one
+    X = sp.random(n, p, density=0.2, format="csr", random_state=1, dtype=dtype)
+    X = X.tolil()
+    X[5] = 0.0  # an empty row
+    X[7, :60] = rng.standard_normal(60)  # a row long enough for two partial sums
+    X = X.tocsr()
+    X.indices = X.indices.astype(index_dtype)
+    X.indptr = X.indptr.astype(index_dtype)
+    v = rng.standard_normal(p).astype(dtype)
+    c = rng.random(n).astype(dtype)
+    c[::3] = 0.0
+    b = 0.3
+    expected_z = X.astype(np.float64) @ v.astype(np.float64) + b
+    expected = np.append(X.T.astype(np.float64) @ (c * expected_z), c @ expected_z)
+    for blocked in (False, True):
+        out = np.full(p + 1, np.nan)
+        z = np.full(n if keep else 0, np.nan)
+        kernels.csr_hessp(X.data, X.indices, X.indptr, v, b, c, True, out, z, blocked)
+        rtol = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(out, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+        if keep:
+            np.testing.assert_allclose(z, expected_z, rtol=rtol, atol=rtol)
