@@ -45,6 +45,15 @@ cdef inline double _row_dot(const floating* data, const index_t* indices,
     return z
 
 
+cdef inline void _row_scatter(const floating* data, const index_t* indices,
+                              Py_ssize_t start, Py_ssize_t stop, double z,
+                              double* out) noexcept nogil:
+    """``out[indices[jj]] += data[jj] z`` over one row."""
+    cdef Py_ssize_t jj
+    for jj in range(start, stop):
+        out[indices[jj]] += data[jj] * z
+
+
 # Rows per block of the two-phase product (see csr_hessp).
 cdef enum:
     _BLOCK_ROWS = 64
@@ -65,7 +74,7 @@ def csr_hessp(const floating[::1] data, const index_t[::1] indices,
     first, then their scatters, the rows' values and indices still in cache.
     When ``v`` and ``out`` are too long to stay in the core's own caches, the
     gathers of the next rows then no longer queue behind the scatters of this
-    one (sparse 50k x 200k tf-idf, one thread: 8.6 -> 6.5 ms on an AMD EPYC,
+    one (sparse 50k x 200k tf-idf, one thread: 8.1 -> 7.0 ms on an AMD EPYC,
     1 MiB of L2 per core); with short vectors it costs a re-read of each row
     for nothing (w8a, 300 features: 1.06 -> 1.3 ms)."""
     cdef Py_ssize_t n = indptr.shape[0] - 1, p = v.shape[0]
@@ -94,8 +103,7 @@ def csr_hessp(const floating[::1] data, const index_t[::1] indices,
                         continue
                     z = zb[i - i0] * c[i]
                     total += z
-                    for jj in range(indptr[i], indptr[i + 1]):
-                        o[ix[jj]] += d[jj] * z
+                    _row_scatter(d, ix, indptr[i], indptr[i + 1], z, o)
                 i0 = i1
         else:
             for i in range(n):
@@ -109,8 +117,7 @@ def csr_hessp(const floating[::1] data, const index_t[::1] indices,
                         continue
                 z *= c[i]
                 total += z
-                for jj in range(start, stop):
-                    o[ix[jj]] += d[jj] * z
+                _row_scatter(d, ix, start, stop, z, o)
         if fit_intercept:
             out[p] = total
 
